@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Targets and arrows follow docs/architecture.md. Leaves (WireParsing,
+// TelemetryModel) import the standard library only; scripts/check-leaves.sh
+// enforces it in CI.
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Geneva",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "geneva", targets: ["geneva"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Leaves
+        .target(name: "WireParsing", swiftSettings: strict),
+        .target(name: "TelemetryModel", swiftSettings: strict),
+        // Decoders
+        .target(name: "PacketDecoding", dependencies: ["WireParsing"], swiftSettings: strict),
+        .target(name: "AppProtocols", dependencies: ["WireParsing"], swiftSettings: strict),
+        // Domain
+        .target(name: "Indicators", dependencies: ["TelemetryModel"], swiftSettings: strict),
+        .target(name: "ThreatIntel", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["TelemetryModel"], swiftSettings: strict),
+        // Edges
+        .target(
+            name: "Storage",
+            dependencies: ["TelemetryModel", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .target(
+            name: "Pipeline",
+            dependencies: ["PacketDecoding", "AppProtocols", "Indicators", "TelemetryModel", "WireParsing"],
+            swiftSettings: strict),
+        // Executable: @main and subcommands only.
+        .executableTarget(
+            name: "geneva",
+            dependencies: [
+                "Pipeline", "Storage", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        .testTarget(name: "WireParsingTests", dependencies: ["WireParsing"], swiftSettings: strict),
+        .testTarget(name: "TelemetryModelTests", dependencies: ["TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], swiftSettings: strict),
+        .testTarget(name: "AppProtocolsTests", dependencies: ["AppProtocols"], swiftSettings: strict),
+        .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], swiftSettings: strict),
+        .testTarget(name: "ThreatIntelTests", dependencies: ["ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["Storage", "ThreatIntel"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PacketDecoding"], swiftSettings: strict),
+        .testTarget(name: "GenevaCLITests", dependencies: ["geneva"], swiftSettings: strict),
+    ]
+)

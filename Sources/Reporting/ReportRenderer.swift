@@ -1,0 +1,120 @@
+import TelemetryModel
+
+/// Renders a ``NationStateReport`` as the headline sentence, text or JSON
+/// (SPEC §6). Every format leads with the same headline.
+package enum ReportRenderer {
+    /// "Since 21 June 2016, nation-state actors attacked 60 customers in 49
+    /// countries." The start is `--since` or, without it, the day of the first
+    /// in-window nation-state sighting; with `--until` the sentence names
+    /// both ends.
+    package static func headline(_ report: NationStateReport) -> String {
+        let t = report.totals
+        let since = report.window.since ?? report.firstSighting
+        let opening: String
+        switch (since, report.window.until) {
+        case (let s?, let u?): opening = "From \(s.longDate) until \(u.longDate), "
+        case (let s?, nil): opening = "Since \(s.longDate), "
+        case (nil, let u?): opening = "Until \(u.longDate), "
+        case (nil, nil): opening = ""
+        }
+        guard t.customers > 0 else {
+            let sentence = "no nation-state attack on a customer was sighted."
+            return opening.isEmpty ? "No nation-state attack on a customer was sighted." : opening + sentence
+        }
+        let body = "nation-state actors attacked \(plural(t.customers, "customer")) in \(plural(t.countries, "country", "countries"))."
+        return opening.isEmpty ? "N" + body.dropFirst() : opening + body
+    }
+
+    package static func plural(_ n: Int, _ singular: String, _ pluralForm: String? = nil) -> String {
+        "\(n) \(n == 1 ? singular : (pluralForm ?? singular + "s"))"
+    }
+
+    // MARK: JSON
+
+    package static func json(_ report: NationStateReport) -> JSONValue {
+        let t = report.totals
+        let since = report.window.since ?? report.firstSighting
+        return .object([
+            ("window", .object([
+                ("since", since.map { .string($0.rfc3339) } ?? .null),
+                ("until", report.window.until.map { .string($0.rfc3339) } ?? .null),
+            ])),
+            ("nation_state", .object([
+                ("customers", .int(t.customers)), ("countries", .int(t.countries)), ("actors", .int(t.actors)),
+                ("campaigns", .int(t.campaigns)), ("sightings", .int(t.sightings)),
+            ])),
+            ("by_actor_country", .array(report.byActorCountry.map { row in
+                .object([
+                    ("country", .string(row.country.code)), ("actors", .array(row.actors.map(JSONValue.string))),
+                    ("campaigns", .int(row.campaigns)), ("customers", .int(row.customers)), ("countries", .int(row.countries)),
+                ])
+            })),
+            ("campaigns", .array(report.campaigns.map { c in
+                .object([
+                    ("id", .string(c.id)), ("name", .string(c.name)), ("origin", .string(c.origin.rawValue)),
+                    ("actor", c.actor.json), ("actor_country", c.actorCountry.map { .string($0.code) } ?? .null),
+                    ("customers", .int(c.customers)), ("countries", .array(c.countries.map { .string($0.code) })),
+                    ("first_seen", .string(c.firstSeen.rfc3339)), ("last_seen", .string(c.lastSeen.rfc3339)),
+                    ("indicators", .int(c.indicators)), ("sightings", .int(c.sightings)),
+                ])
+            })),
+            ("coverage", .object([
+                ("sensors", .int(report.coverage.sensors)), ("sensors_reporting", .int(report.coverage.sensorsReporting)),
+                ("capture_loss_max", report.coverage.captureLossMax.map(JSONValue.double) ?? .null),
+            ])),
+            ("headline", .string(headline(report))),
+        ])
+    }
+
+    // MARK: Text
+
+    package static func text(_ report: NationStateReport) -> String {
+        let t = report.totals
+        var out = headline(report) + "\n\n"
+        let since = (report.window.since ?? report.firstSighting)?.rfc3339 ?? "(open)"
+        let until = report.window.until?.rfc3339 ?? "(open)"
+        out += "Window: \(since) .. \(until)\n"
+        out += "Nation-state: \(plural(t.customers, "customer")), \(plural(t.countries, "victim country", "victim countries")), "
+            + "\(plural(t.actors, "actor")), \(plural(t.campaigns, "campaign")), \(plural(t.sightings, "sighting"))\n"
+        let c = report.coverage
+        out += "Coverage: \(c.sensorsReporting) of \(plural(c.sensors, "sensor")) reporting in the window; capture loss "
+            + (c.captureLossMax.map { "max \($0 * 100)%" } ?? "not measured (file scans)") + "\n"
+
+        if !report.byActorCountry.isEmpty {
+            out += "\nBy actor country\n"
+            out += table(
+                header: ["country", "actors", "campaigns", "customers", "victim countries"],
+                rows: report.byActorCountry.map {
+                    [$0.country.code, $0.actors.joined(separator: ", "), "\($0.campaigns)", "\($0.customers)", "\($0.countries)"]
+                })
+        }
+        if !report.campaigns.isEmpty {
+            out += "\nCampaigns\n"
+            out += table(
+                header: ["id", "name", "actor", "actor country", "customers", "victim countries", "first seen", "last seen", "indicators", "sightings"],
+                rows: report.campaigns.map {
+                    [$0.id, $0.name, $0.actor ?? "-", $0.actorCountry?.code ?? "-", "\($0.customers)",
+                     $0.countries.map(\.code).joined(separator: " "), $0.firstSeen.rfc3339, $0.lastSeen.rfc3339,
+                     "\($0.indicators)", "\($0.sightings)"]
+                })
+        }
+        return out
+    }
+
+    /// A plain left-aligned table with a dashed rule under the header.
+    package static func table(header: [String], rows: [[String]]) -> String {
+        var widths = header.map(\.count)
+        for row in rows {
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            var s = ""
+            for (i, cell) in cells.enumerated() {
+                let padded = i == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+                s += (i == 0 ? "" : "  ") + padded
+            }
+            return s + "\n"
+        }
+        return line(header) + line(widths.map { String(repeating: "-", count: $0) }) + rows.map(line).joined()
+    }
+}

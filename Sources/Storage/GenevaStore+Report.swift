@@ -1,0 +1,97 @@
+import GRDB
+import TelemetryModel
+
+extension GenevaStore {
+    /// In-window sightings joined to the intel statements valid at their time
+    /// (SPEC §3: a sighting counts for an indicator only inside
+    /// `[valid_from, valid_until)`), each with the actor it is attributed to:
+    /// the statement's own actor, else its campaign's actor.
+    private static let attributedCTE = """
+        WITH s AS (
+            SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, c.country AS victim
+            FROM sighting s JOIN customer c ON c.id = s.customer_id
+            WHERE s.time >= :since AND s.time < :until
+        ),
+        e AS (
+            SELECT DISTINCT s.id AS sid, s.indicator_id, s.customer_id, s.time, s.victim,
+                   e.campaign_id, COALESCE(e.actor_id, cp.actor_id) AS actor_id
+            FROM s
+            JOIN intel_entry e ON e.indicator_id = s.indicator_id
+                AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until)
+            LEFT JOIN campaign cp ON cp.id = e.campaign_id
+        ),
+        ns AS (
+            SELECT e.*, a.name AS actor, a.country AS actor_country
+            FROM e JOIN actor a ON a.id = e.actor_id
+            WHERE a.country IS NOT NULL
+        )
+        """
+
+    /// Counts per SPEC §4 for `window`.
+    package func nationStateReport(window: TimeWindow) throws(StorageError) -> NationStateReport {
+        let arguments: StatementArguments = [
+            "since": window.since?.nanoseconds ?? Int64.min,
+            "until": window.until?.nanoseconds ?? Int64.max,
+        ]
+        return try read { db in
+            let cte = GenevaStore.attributedCTE
+            let totalsRow = try Row.fetchOne(db, sql: cte + """
+                SELECT COUNT(DISTINCT customer_id), COUNT(DISTINCT victim), COUNT(DISTINCT actor_id),
+                       COUNT(DISTINCT campaign_id), COUNT(DISTINCT sid), MIN(time), MAX(time)
+                FROM ns
+                """, arguments: arguments)!
+            let totals = NationStateReport.Totals(
+                customers: totalsRow[0], countries: totalsRow[1], actors: totalsRow[2], campaigns: totalsRow[3], sightings: totalsRow[4])
+            let first: Int64? = totalsRow[5]
+            let last: Int64? = totalsRow[6]
+
+            var actorsByCountry: [String: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: cte + "SELECT DISTINCT actor_country, actor FROM ns ORDER BY actor", arguments: arguments) {
+                actorsByCountry[row[0], default: []].append(row[1])
+            }
+            let byCountry = try Row.fetchAll(db, sql: cte + """
+                SELECT actor_country, COUNT(DISTINCT campaign_id), COUNT(DISTINCT customer_id), COUNT(DISTINCT victim)
+                FROM ns GROUP BY actor_country
+                ORDER BY COUNT(DISTINCT customer_id) DESC, actor_country
+                """, arguments: arguments).compactMap { row -> NationStateReport.ActorCountryRow? in
+                guard let country = CountryCode(row[0] as String) else { return nil }
+                return NationStateReport.ActorCountryRow(
+                    country: country, actors: actorsByCountry[row[0]] ?? [], campaigns: row[1], customers: row[2], countries: row[3])
+            }
+
+            var victimCountries: [Int64: [CountryCode]] = [:]
+            for row in try Row.fetchAll(db, sql: cte + """
+                SELECT DISTINCT campaign_id, victim FROM e WHERE campaign_id IS NOT NULL ORDER BY victim
+                """, arguments: arguments) {
+                if let country = CountryCode(row[1] as String) { victimCountries[row[0], default: []].append(country) }
+            }
+            let campaigns = try Row.fetchAll(db, sql: cte + """
+                SELECT cp.id, cp.key, cp.name, cp.origin, a.name, a.country,
+                       COUNT(DISTINCT e.customer_id), MIN(e.time), MAX(e.time), COUNT(DISTINCT e.indicator_id), COUNT(DISTINCT e.sid)
+                FROM e JOIN campaign cp ON cp.id = e.campaign_id
+                LEFT JOIN actor a ON a.id = cp.actor_id
+                GROUP BY cp.id
+                ORDER BY COUNT(DISTINCT e.customer_id) DESC, MIN(e.time), cp.key
+                """, arguments: arguments).map { row in
+                let countryText: String? = row[5]
+                return NationStateReport.CampaignRow(
+                    id: row[1], name: row[2], origin: CampaignOrigin(rawValue: row[3]) ?? .intel, actor: row[4],
+                    actorCountry: countryText.flatMap(CountryCode.init), customers: row[6],
+                    countries: victimCountries[row[0]] ?? [], firstSeen: Timestamp(nanoseconds: row[7]),
+                    lastSeen: Timestamp(nanoseconds: row[8]), indicators: row[9], sightings: row[10])
+            }
+
+            let sensors = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sensor") ?? 0
+            let reporting = try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM (
+                    SELECT DISTINCT customer_id, sensor FROM scan
+                    WHERE last_time IS NOT NULL AND last_time >= :since AND first_time < :until)
+                """, arguments: arguments) ?? 0
+
+            return NationStateReport(
+                window: window, firstSighting: first.map(Timestamp.init(nanoseconds:)),
+                lastSighting: last.map(Timestamp.init(nanoseconds:)), totals: totals, byActorCountry: byCountry,
+                campaigns: campaigns, coverage: .init(sensors: sensors, sensorsReporting: reporting, captureLossMax: nil))
+        }
+    }
+}

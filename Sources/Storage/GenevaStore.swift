@@ -1,0 +1,354 @@
+import Foundation
+import GRDB
+import TelemetryModel
+
+/// The embedded store: SQLite through GRDB, in WAL mode, schema by
+/// migrations. Every import or scan of one file is one transaction, so a
+/// failure (or a kill) leaves either all of that file or none of it.
+package final class GenevaStore: Sendable {
+    let pool: DatabasePool
+    package let path: String
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    package init(path: String) throws(StorageError) {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.foreignKeysEnabled = true
+            config.busyMode = .timeout(10)
+            pool = try DatabasePool(path: path, configuration: config)
+            try Schema.migrator.migrate(pool)
+        } catch {
+            throw StorageError(.cannotOpen, "cannot open database \(path): \(StorageError.describe(error))")
+        }
+    }
+
+    // MARK: Customers
+
+    package struct CustomerImportSummary: Equatable, Sendable {
+        package var inserted: Int
+        package var updated: Int
+    }
+
+    /// Upserts customers by id in one transaction.
+    package func importCustomers(_ customers: [Customer]) throws(StorageError) -> CustomerImportSummary {
+        try write { db in
+            var summary = CustomerImportSummary(inserted: 0, updated: 0)
+            for c in customers {
+                let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE id = ?", arguments: [c.id]) ?? false
+                try db.execute(
+                    sql: """
+                        INSERT INTO customer (id, name, country, sector) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(id) DO UPDATE SET name = excluded.name, country = excluded.country, sector = excluded.sector
+                        """,
+                    arguments: [c.id, c.name, c.country.code, c.sector])
+                if exists { summary.updated += 1 } else { summary.inserted += 1 }
+            }
+            return summary
+        }
+    }
+
+    package func customer(id: String) throws(StorageError) -> Customer? {
+        try read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, name, country, sector FROM customer WHERE id = ?", arguments: [id]),
+                let country = CountryCode(row["country"] as String)
+            else { return nil }
+            return Customer(id: row["id"], name: row["name"], country: country, sector: row["sector"])
+        }
+    }
+
+    // MARK: Intel
+
+    package struct IntelImportSummary: Equatable, Sendable {
+        package var records: Int
+        package var newIndicators: Int
+        package var actors: Int
+        package var campaigns: Int
+        /// Rows whose actor country disagreed with the one already stored (kept).
+        package var conflictingActorCountries: Int
+    }
+
+    /// One statement of intel, as the parsers produce it (ThreatIntel's
+    /// `IntelRecord` maps onto this without Storage depending on ThreatIntel).
+    package struct IntelStatement: Sendable {
+        package var kind: IndicatorKind
+        package var value: String
+        package var actor: String?
+        package var actorCountry: CountryCode?
+        package var campaign: String?
+        package var validFrom: Timestamp?
+        package var validUntil: Timestamp?
+        package var confidence: Int?
+
+        package init(
+            kind: IndicatorKind, value: String, actor: String?, actorCountry: CountryCode?, campaign: String?,
+            validFrom: Timestamp?, validUntil: Timestamp?, confidence: Int?
+        ) {
+            self.kind = kind
+            self.value = value
+            self.actor = actor
+            self.actorCountry = actorCountry
+            self.campaign = campaign
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+            self.confidence = confidence
+        }
+    }
+
+    /// Replaces everything `source` said before with `statements`, in one
+    /// transaction. Importing the same file twice therefore changes nothing.
+    package func importIntel(
+        source: String, format: String, statements: [IntelStatement], skipped: [String: Int]
+    ) throws(StorageError) -> IntelImportSummary {
+        try write { db in
+            var summary = IntelImportSummary(records: statements.count, newIndicators: 0, actors: 0, campaigns: 0, conflictingActorCountries: 0)
+            try db.execute(
+                sql: """
+                    INSERT INTO intel_source (name, format, imported_at) VALUES (?, ?, ?)
+                    ON CONFLICT(name) DO UPDATE SET format = excluded.format, imported_at = excluded.imported_at
+                    """,
+                arguments: [source, format, Int64(Date().timeIntervalSince1970)])
+            let sourceID = try Int64.fetchOne(db, sql: "SELECT id FROM intel_source WHERE name = ?", arguments: [source])!
+            try db.execute(sql: "DELETE FROM intel_entry WHERE source_id = ?", arguments: [sourceID])
+            try db.execute(sql: "DELETE FROM intel_skip WHERE source_id = ?", arguments: [sourceID])
+
+            var indicatorIDs: [String: Int64] = [:]
+            var actorIDs: [String: Int64] = [:]
+            var campaignIDs: [String: Int64] = [:]
+            let insertIndicator = try db.cachedStatement(sql: "INSERT INTO indicator (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            let selectIndicator = try db.cachedStatement(sql: "SELECT id FROM indicator WHERE kind = ? AND value = ?")
+            let insertEntry = try db.cachedStatement(sql: """
+                INSERT INTO intel_entry (indicator_id, source_id, actor_id, campaign_id, valid_from, valid_until, confidence)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            var seenEntries = Set<[Int64?]>()
+
+            for s in statements {
+                let key = s.kind.rawValue + "\u{0}" + s.value
+                let indicatorID: Int64
+                if let id = indicatorIDs[key] {
+                    indicatorID = id
+                } else {
+                    try insertIndicator.execute(arguments: [s.kind.rawValue, s.value])
+                    if db.changesCount > 0 { summary.newIndicators += 1 }
+                    indicatorID = try Int64.fetchOne(selectIndicator, arguments: [s.kind.rawValue, s.value])!
+                    indicatorIDs[key] = indicatorID
+                }
+                var actorID: Int64? = nil
+                if let actor = s.actor {
+                    let (id, conflict) = try upsertActor(db, name: actor, country: s.actorCountry, cache: &actorIDs)
+                    actorID = id
+                    if conflict { summary.conflictingActorCountries += 1 }
+                }
+                var campaignID: Int64? = nil
+                if let campaign = s.campaign {
+                    campaignID = try upsertCampaign(db, name: campaign, actorID: actorID, cache: &campaignIDs)
+                }
+                let from = s.validFrom?.nanoseconds ?? Int64.min
+                let entryKey: [Int64?] = [indicatorID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence.map(Int64.init)]
+                guard seenEntries.insert(entryKey).inserted else { continue }  // a repeated row says nothing new
+                try insertEntry.execute(arguments: [indicatorID, sourceID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence])
+            }
+            for (reason, count) in skipped where count > 0 {
+                try db.execute(sql: "INSERT INTO intel_skip (source_id, reason, count) VALUES (?, ?, ?)", arguments: [sourceID, reason, count])
+            }
+            summary.actors = actorIDs.count
+            summary.campaigns = campaignIDs.count
+            return summary
+        }
+    }
+
+    private func upsertActor(
+        _ db: Database, name: String, country: CountryCode?, cache: inout [String: Int64]
+    ) throws -> (Int64, conflict: Bool) {
+        if let row = try Row.fetchOne(db, sql: "SELECT id, country FROM actor WHERE name = ?", arguments: [name]) {
+            let id: Int64 = row["id"]
+            let stored: String? = row["country"]
+            cache[name.lowercased()] = id
+            guard let country else { return (id, false) }
+            if stored == nil {
+                try db.execute(sql: "UPDATE actor SET country = ? WHERE id = ?", arguments: [country.code, id])
+                return (id, false)
+            }
+            return (id, stored != country.code)
+        }
+        try db.execute(sql: "INSERT INTO actor (name, country) VALUES (?, ?)", arguments: [name, country?.code])
+        let id = db.lastInsertedRowID
+        cache[name.lowercased()] = id
+        return (id, false)
+    }
+
+    private func upsertCampaign(_ db: Database, name: String, actorID: Int64?, cache: inout [String: Int64]) throws -> Int64 {
+        if let row = try Row.fetchOne(db, sql: "SELECT id, actor_id FROM campaign WHERE name = ?", arguments: [name]) {
+            let id: Int64 = row["id"]
+            let stored: Int64? = row["actor_id"]
+            if stored == nil, let actorID {
+                try db.execute(sql: "UPDATE campaign SET actor_id = ? WHERE id = ?", arguments: [actorID, id])
+            }
+            cache[name.lowercased()] = id
+            return id
+        }
+        let base = "intel-" + GenevaStore.slug(name)
+        var key = base
+        var n = 2
+        while try Bool.fetchOne(db, sql: "SELECT 1 FROM campaign WHERE key = ?", arguments: [key]) ?? false {
+            key = "\(base)-\(n)"
+            n += 1
+        }
+        try db.execute(
+            sql: "INSERT INTO campaign (key, name, origin, actor_id) VALUES (?, ?, 'intel', ?)",
+            arguments: [key, name, actorID])
+        let id = db.lastInsertedRowID
+        cache[name.lowercased()] = id
+        return id
+    }
+
+    /// A stable, readable id fragment: lower-case ASCII letters and digits,
+    /// other runs collapsed to `-`.
+    package static func slug(_ name: String) -> String {
+        var out = ""
+        var dash = false
+        for c in name.lowercased().unicodeScalars {
+            if (c >= "a" && c <= "z") || (c >= "0" && c <= "9") {
+                out.unicodeScalars.append(c)
+                dash = false
+            } else if !dash, !out.isEmpty {
+                out += "-"
+                dash = true
+            }
+        }
+        while out.hasSuffix("-") { out.removeLast() }
+        return out.isEmpty ? "campaign" : out
+    }
+
+    /// Every intel entry, for building an `IndicatorSet` snapshot.
+    package func indicatorEntries() throws(StorageError) -> [(indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?)] {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT i.id, i.kind, i.value, e.valid_from, e.valid_until
+                FROM intel_entry e JOIN indicator i ON i.id = e.indicator_id
+                ORDER BY i.id
+                """)
+            var result: [(indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?)] = []
+            while let row = try rows.next() {
+                guard let kind = IndicatorKind(rawValue: row[1]) else { continue }
+                let until: Int64? = row[4]
+                result.append((row[0], kind, row[2], Timestamp(nanoseconds: row[3]), until.map(Timestamp.init(nanoseconds:))))
+            }
+            return result
+        }
+    }
+
+    // MARK: Scans and sightings
+
+    /// What one scanned file covered.
+    package struct ScanRecord: Sendable {
+        package var customerID: String
+        package var sensor: String
+        package var source: String
+        package var firstTime: Timestamp?
+        package var lastTime: Timestamp?
+        package var records: Int
+        package var observables: Int
+        /// Anomaly name → count.
+        package var anomalies: [String: Int]
+
+        package init(
+            customerID: String, sensor: String, source: String, firstTime: Timestamp?, lastTime: Timestamp?,
+            records: Int, observables: Int, anomalies: [String: Int]
+        ) {
+            self.customerID = customerID
+            self.sensor = sensor
+            self.source = source
+            self.firstTime = firstTime
+            self.lastTime = lastTime
+            self.records = records
+            self.observables = observables
+            self.anomalies = anomalies
+        }
+    }
+
+    /// Writes one scanned file's sightings in one transaction; returns how
+    /// many were new (sightings already stored are ignored by identity).
+    package func recordScan(_ scan: ScanRecord, sightings: [Sighting]) throws(StorageError) -> Int {
+        try write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE id = ?", arguments: [scan.customerID]) ?? false else {
+                throw StorageError(.unknownCustomer, "unknown customer id \(scan.customerID)")
+            }
+            try db.execute(
+                sql: "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                arguments: [scan.customerID, scan.sensor])
+            let anomalies = scan.anomalies.sorted { $0.key < $1.key }
+                .map { "\"\(GenevaStore.jsonEscape($0.key))\":\($0.value)" }.joined(separator: ",")
+            try db.execute(
+                sql: """
+                    INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    scan.customerID, scan.sensor, scan.source, Int64(Date().timeIntervalSince1970),
+                    scan.firstTime?.nanoseconds, scan.lastTime?.nanoseconds, scan.records, scan.observables, "{\(anomalies)}",
+                ])
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                """)
+            var inserted = 0
+            for s in sightings {
+                try insert.execute(arguments: [
+                    s.indicatorID, s.customerID, s.sensor, s.time.nanoseconds, s.evidence.rawValue, s.key, s.source, s.offset, s.observed,
+                ])
+                inserted += db.changesCount
+            }
+            return inserted
+        }
+    }
+
+    package func sightingCount() throws(StorageError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sighting") ?? 0 }
+    }
+
+    // MARK: Plumbing
+
+    func write<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.database, "database \(path): \(StorageError.describe(error))")
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.database, "database \(path): \(StorageError.describe(error))")
+        }
+    }
+
+    static func jsonEscape(_ s: String) -> String {
+        var out = ""
+        for c in s.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
+    }
+}
+
+extension StorageError {
+    static func describe(_ error: any Error) -> String {
+        if let db = error as? DatabaseError {
+            return db.message ?? "\(db.resultCode)"
+        }
+        return "\(error)"
+    }
+}

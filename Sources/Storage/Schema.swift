@@ -1,0 +1,99 @@
+import GRDB
+
+/// Database migrations. A migration, once released, is frozen: change the
+/// schema only by appending a new one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-skeleton") { db in
+            try db.execute(sql: """
+                CREATE TABLE customer (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    name TEXT NOT NULL,
+                    country TEXT NOT NULL,
+                    sector TEXT
+                );
+                -- A sensor belongs to one customer; its name is unique per customer.
+                CREATE TABLE sensor (
+                    customer_id TEXT NOT NULL REFERENCES customer(id),
+                    name TEXT NOT NULL,
+                    PRIMARY KEY (customer_id, name)
+                );
+                CREATE TABLE actor (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    country TEXT
+                );
+                CREATE TABLE campaign (
+                    id INTEGER PRIMARY KEY,
+                    key TEXT NOT NULL UNIQUE,
+                    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    origin TEXT NOT NULL CHECK (origin IN ('intel', 'clustered')),
+                    actor_id INTEGER REFERENCES actor(id)
+                );
+                -- One row per distinct normalised indicator, whatever its sources.
+                CREATE TABLE indicator (
+                    id INTEGER PRIMARY KEY,
+                    kind TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    UNIQUE (kind, value)
+                );
+                CREATE TABLE intel_source (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    format TEXT NOT NULL,
+                    imported_at INTEGER NOT NULL
+                );
+                -- What one source says about one indicator. Re-importing a source
+                -- replaces its entries, so the same file imported twice changes nothing.
+                CREATE TABLE intel_entry (
+                    id INTEGER PRIMARY KEY,
+                    indicator_id INTEGER NOT NULL REFERENCES indicator(id),
+                    source_id INTEGER NOT NULL REFERENCES intel_source(id),
+                    actor_id INTEGER REFERENCES actor(id),
+                    campaign_id INTEGER REFERENCES campaign(id),
+                    valid_from INTEGER NOT NULL,
+                    valid_until INTEGER,
+                    confidence INTEGER
+                );
+                CREATE INDEX intel_entry_indicator ON intel_entry(indicator_id);
+                CREATE INDEX intel_entry_source ON intel_entry(source_id);
+                CREATE TABLE intel_skip (
+                    source_id INTEGER NOT NULL REFERENCES intel_source(id),
+                    reason TEXT NOT NULL,
+                    count INTEGER NOT NULL,
+                    PRIMARY KEY (source_id, reason)
+                );
+                -- One row per scanned file: what the sensor covered, for coverage figures.
+                CREATE TABLE scan (
+                    id INTEGER PRIMARY KEY,
+                    customer_id TEXT NOT NULL REFERENCES customer(id),
+                    sensor TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    scanned_at INTEGER NOT NULL,
+                    first_time INTEGER,
+                    last_time INTEGER,
+                    records INTEGER NOT NULL,
+                    observables INTEGER NOT NULL,
+                    anomalies TEXT NOT NULL
+                );
+                -- Identity per SPEC §3; re-scanning inserts nothing new.
+                CREATE TABLE sighting (
+                    id INTEGER PRIMARY KEY,
+                    indicator_id INTEGER NOT NULL REFERENCES indicator(id),
+                    customer_id TEXT NOT NULL REFERENCES customer(id),
+                    sensor TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    evidence TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    offset INTEGER NOT NULL,
+                    observed TEXT NOT NULL,
+                    UNIQUE (indicator_id, customer_id, sensor, evidence, key, time)
+                );
+                CREATE INDEX sighting_time ON sighting(time);
+                """)
+        }
+        return migrator
+    }
+}

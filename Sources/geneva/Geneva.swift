@@ -1,0 +1,37 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Geneva: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "geneva",
+        abstract: "Counts nation-state attacks on your customers, with the evidence behind every number.",
+        subcommands: [IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, ReportCommand.self])
+}
+
+/// `--db PATH` (default `./geneva.sqlite` or `$GENEVA_DB`), shared by every
+/// subcommand that touches the store.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("SQLite database file (default: $GENEVA_DB or ./geneva.sqlite).", valueName: "path"))
+    var db: String?
+
+    var path: String {
+        db ?? ProcessInfo.processInfo.environment["GENEVA_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./geneva.sqlite"
+    }
+}
+
+/// Prints `geneva: message` on stderr.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data(("geneva: " + message + "\n").utf8))
+}
+
+/// One-line error on stderr and a non-zero exit (SPEC §5).
+func fail(_ message: String, code: Int32 = 1) -> ExitCode {
+    warn(message)
+    return ExitCode(code)
+}
+
+func formatCounts(_ counts: [String: Int]) -> String {
+    counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Reporting
+import Storage
+import TelemetryModel
+
+typealias ReportRendererTable = ReportRendererTableShim
+enum ReportRendererTableShim {
+    static func render(header: [String], rows: [[String]]) -> String { ReportRenderer.table(header: header, rows: rows) }
+}
+
+enum JSONValueBridge {
+    static func object(_ members: [(String, JSONValue)]) -> String { JSONValue.object(members).serialized() }
+}
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "The headline and the numbers behind it (SPEC §4, §6).")
+
+    enum Format: String, ExpressibleByArgument { case text, json }
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "text or json.") var format: Format = .text
+    @Option(help: "Start of the window (RFC 3339 or YYYY-MM-DD, UTC), inclusive.") var since: String?
+    @Option(help: "End of the window (RFC 3339 or YYYY-MM-DD, UTC), exclusive.") var until: String?
+    @Option(help: "Write the report to this file instead of stdout.") var output: String?
+
+    func run() throws {
+        var window = TimeWindow()
+        if let since {
+            guard let t = Timestamp(parsing: since) else { throw fail("--since \(since.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
+            window.since = t
+        }
+        if let until {
+            guard let t = Timestamp(parsing: until) else { throw fail("--until \(until.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
+            window.until = t
+        }
+        let report: NationStateReport
+        do {
+            report = try GenevaStore(path: store.path).nationStateReport(window: window)
+        } catch {
+            throw fail(error.description)
+        }
+        let rendered = format == .json ? ReportRenderer.json(report).serialized(pretty: true) + "\n" : ReportRenderer.text(report)
+        if let output {
+            do {
+                try Data(rendered.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            } catch {
+                throw fail("\(output): cannot write report: \(error.localizedDescription)")
+            }
+        } else {
+            print(rendered, terminator: "")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import Indicators
+import Pipeline
+import Storage
+import TelemetryModel
+
+struct ScanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scan", abstract: "Scan capture files of a customer's sensor and store the sightings.")
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Customer the captures belong to.") var customer: String
+    @Option(help: "Sensor name (unique per customer).") var sensor: String = "default"
+    @Argument(help: "Capture files (classic pcap).") var files: [String]
+
+    func run() throws {
+        let db: GenevaStore
+        let indicators: IndicatorSet
+        do {
+            db = try GenevaStore(path: store.path)
+            guard try db.customer(id: customer) != nil else {
+                throw fail("unknown customer id \(customer.debugDescription); import it first with `geneva customers import`")
+            }
+            indicators = IndicatorSet(entries: try db.indicatorEntries().map {
+                IndicatorEntry(indicatorID: $0.indicatorID, kind: $0.kind, value: $0.value, validFrom: $0.validFrom, validUntil: $0.validUntil)
+            })
+        } catch let error as StorageError {
+            throw fail(error.description)
+        }
+        if indicators.count == 0 { warn("no intel imported yet: nothing can be sighted (run `geneva intel import` first)") }
+        var failed = 0
+        for file in files {
+            do {
+                let (summary, sightings) = try CaptureScanner.scan(path: file, customerID: customer, sensor: sensor, indicators: indicators)
+                let record = GenevaStore.ScanRecord(
+                    customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
+                    records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
+                let inserted = try db.recordScan(record, sightings: sightings)
+                var line = "\(file): \(summary.records) packets, \(summary.observables) observables, "
+                    + "\(sightings.count) sighting\(sightings.count == 1 ? "" : "s") (\(inserted) new)"
+                if !summary.anomalies.isEmpty { line += "; anomalies: \(formatCounts(summary.anomalies.counts))" }
+                print(line)
+            } catch let error as ScanError {
+                warn(error.description)
+                failed += 1
+            } catch let error as StorageError {
+                warn("\(file): \(error.description)")
+                failed += 1
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+struct ObservablesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "observables", abstract: "Print every observable the decoders extract (no matching, no database).")
+
+    enum Format: String, ExpressibleByArgument { case table, ndjson }
+
+    @Option(help: "table or ndjson.") var format: Format = .table
+    @Argument(help: "Capture files.") var files: [String]
+
+    func run() throws {
+        var failed = 0
+        for file in files {
+            var rows: [[String]] = []
+            do {
+                let summary = try CaptureScanner.observables(path: file) { o in
+                    switch format {
+                    case .ndjson:
+                        print(ObservablesCommand.ndjson(o, source: file))
+                    case .table:
+                        rows.append([o.time.rfc3339, o.evidence.rawValue, o.value, o.key, String(o.offset)])
+                    }
+                }
+                if format == .table {
+                    print(ReportRendererTable.render(header: ["time", "evidence", "value", "flow", "offset"], rows: rows), terminator: "")
+                }
+                if !summary.anomalies.isEmpty { warn("\(file): anomalies: \(formatCounts(summary.anomalies.counts))") }
+            } catch let error as ScanError {
+                warn(error.description)
+                failed += 1
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+
+    static func ndjson(_ o: Observable, source: String) -> String {
+        JSONValueBridge.object([
+            ("source", .string(source)), ("time", .string(o.time.rfc3339)), ("evidence", .string(o.evidence.rawValue)),
+            ("value", .string(o.value)), (o.evidence.rawValue.hasPrefix("maillog") ? "message" : "flow", .string(o.key)),
+            ("offset", .int(Int(o.offset))),
+        ])
+    }
+}
