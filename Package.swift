@@ -45,15 +45,17 @@ let package = Package(
             ],
             swiftSettings: strict),
 
-        .testTarget(name: "WireParsingTests", dependencies: ["WireParsing"], swiftSettings: strict),
-        .testTarget(name: "TelemetryModelTests", dependencies: ["TelemetryModel"], swiftSettings: strict),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"], swiftSettings: strict),
-        .testTarget(name: "AppProtocolsTests", dependencies: ["AppProtocols"], swiftSettings: strict),
-        .testTarget(name: "IndicatorsTests", dependencies: ["Indicators"], swiftSettings: strict),
-        .testTarget(name: "ThreatIntelTests", dependencies: ["ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["Storage", "ThreatIntel"], swiftSettings: strict),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "PacketDecoding"], swiftSettings: strict),
-        .testTarget(name: "GenevaCLITests", dependencies: ["geneva"], swiftSettings: strict),
+        // Test helpers (capture builders, seeded randomness, fixture paths).
+        .target(name: "GenevaTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "WireParsingTests", dependencies: ["GenevaTestSupport", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "TelemetryModelTests", dependencies: ["GenevaTestSupport", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["GenevaTestSupport", "PacketDecoding", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "AppProtocolsTests", dependencies: ["GenevaTestSupport", "AppProtocols", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "IndicatorsTests", dependencies: ["GenevaTestSupport", "Indicators", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "ThreatIntelTests", dependencies: ["GenevaTestSupport", "ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "Indicators", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva"], swiftSettings: strict),
     ]
 )

@@ -35,6 +35,10 @@ package enum CaptureScanner {
     package static func observables(
         path: String, chunkSize: Int = chunkSize, _ emit: (Observable) throws -> Void
     ) throws -> CaptureSummary {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ScanError(path: path, reason: "is a directory, not a capture file")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "no such file"
             throw ScanError(path: path, reason: reason)

@@ -98,8 +98,8 @@ package enum IPAddress: Hashable, Sendable, CustomStringConvertible {
             i = 2
         }
         while i < b.count {
-            // An embedded IPv4 tail: the rest contains a dot.
-            if b[i...].contains(0x2E) {
+            // An embedded IPv4 tail: the last group, written with dots.
+            if !b[i...].contains(0x3A), b[i...].contains(0x2E) {
                 guard let v4 = parseV4(b[i...]), groups.count <= 6 else { return nil }
                 groups.append(UInt16(v4 >> 16))
                 groups.append(UInt16(v4 & 0xFFFF))

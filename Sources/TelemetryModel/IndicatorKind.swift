@@ -55,6 +55,11 @@ package enum IndicatorKind: String, Sendable, Hashable, CaseIterable, Codable, C
 /// Why an indicator value was rejected; ``reason`` is a stable counter key.
 package struct InvalidIndicatorValue: Error, Equatable, Sendable {
     package var kind: IndicatorKind
+
+    package init(kind: IndicatorKind) {
+        self.kind = kind
+    }
+
     package var reason: String { "invalid_\(kind.rawValue)" }
 }
 

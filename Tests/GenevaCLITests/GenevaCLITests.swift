@@ -1,0 +1,223 @@
+import Foundation
+import GenevaTestSupport
+import Testing
+
+/// Runs the built `geneva` binary as a user would.
+struct CLI {
+    let directory: URL
+    var db: String { directory.appendingPathComponent("geneva.sqlite").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("geneva-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    static let binary: String = {
+        var candidates: [String] = []
+        if let exe = Bundle.main.executablePath { candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().path) }
+        candidates.append(URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path)
+        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().path)
+        candidates.append(RepoPaths.root() + "/.build/debug")
+        for dir in candidates where FileManager.default.isExecutableFile(atPath: dir + "/geneva") {
+            return dir + "/geneva"
+        }
+        return RepoPaths.root() + "/.build/debug/geneva"
+    }()
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], useDB: Bool = true, environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLI.binary)
+        process.arguments = useDB ? ["--db", db] + [] + arguments : arguments
+        // Subcommand options come after the subcommand: move --db behind it.
+        if useDB, let first = arguments.first {
+            var args = [first]
+            var rest = Array(arguments.dropFirst())
+            if first == "intel" || first == "customers", let sub = rest.first {
+                args.append(sub)
+                rest.removeFirst()
+            }
+            process.arguments = args + ["--db", db] + rest
+        }
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "GENEVA_DB")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let path = directory.appendingPathComponent(name).path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func write(_ name: String, _ text: String) throws -> String { try write(name, Array(text.utf8)) }
+
+    func reportJSON(_ extra: [String] = []) throws -> [String: Any] {
+        let r = try run(["report", "--format", "json"] + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+    }
+
+    static let demo = RepoPaths.fixtures + "/demo"
+
+    /// The README's demo, into this CLI's database.
+    func loadDemo() throws {
+        #expect(try run(["intel", "import", CLI.demo + "/intel.csv"]).status == 0)
+        #expect(try run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
+        for customer in ["acme", "globex", "hooli", "initech", "stark", "umbrella", "wayne"] {
+            let r = try run(["scan", "--customer", customer, "--sensor", "demo-sensor", CLI.demo + "/captures/\(customer).pcap"])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+    }
+}
+
+func nationState(_ json: [String: Any]) -> [String: Int] {
+    (json["nation_state"] as? [String: Any] ?? [:]).compactMapValues { $0 as? Int }
+}
+
+@Suite(.serialized) struct DemoScenarioTests {
+    /// Expected from the scenario's design (Fixtures/README.md), not from a run:
+    /// acme (DE) queried two APT-Alpha (RU) names, globex (FR) a subdomain of
+    /// one; initech (US) and hooli (US, upper case with a trailing dot) APT-Beta
+    /// (CN) names. umbrella (JP) hit only a criminal and a country-less actor;
+    /// wayne (GB) an expired indicator and two near misses; stark (BR) nothing.
+    /// So 4 customers in 3 countries (DE, FR, US), 2 actors, 2 campaigns and
+    /// 2 + 1 + 1 + 1 = 5 nation-state sightings, the first on 21 June 2026.
+    @Test func demoHeadlineFollowsFromTheScenario() throws {
+        let cli = try CLI()
+        try cli.loadDemo()
+        let json = try cli.reportJSON()
+        #expect(nationState(json) == ["customers": 4, "countries": 3, "actors": 2, "campaigns": 2, "sightings": 5])
+        #expect(json["headline"] as? String == "Since 21 June 2026, nation-state actors attacked 4 customers in 3 countries.")
+        #expect((json["window"] as? [String: Any])?["since"] as? String == "2026-06-21T09:14:05Z")
+        let campaigns = try #require(json["campaigns"] as? [[String: Any]])
+        let ghost = try #require(campaigns.first { $0["name"] as? String == "Operation Ghost Mail" })
+        #expect(ghost["countries"] as? [String] == ["DE", "FR"])
+        #expect(ghost["actor_country"] as? String == "RU")
+        let spam = try #require(campaigns.first { $0["name"] as? String == "Invoice Spam" })
+        #expect(spam["actor_country"] is NSNull, "criminal campaigns are listed but carry no country")
+
+        let text = try cli.run(["report"])
+        #expect(text.stdout.split(separator: "\n").first == "Since 21 June 2026, nation-state actors attacked 4 customers in 3 countries.")
+
+        // A window after Alpha's activity leaves only the two US customers of Beta.
+        let august = try cli.reportJSON(["--since", "2026-08-01"])
+        #expect(nationState(august)["customers"] == 2 && nationState(august)["countries"] == 1)
+        #expect(august["headline"] as? String == "Since 1 August 2026, nation-state actors attacked 2 customers in 1 country.")
+    }
+
+    @Test func rescanningAndReimportingChangeNothing() throws {
+        let cli = try CLI()
+        try cli.loadDemo()
+        let before = try cli.reportJSON()
+        let rescan = try cli.run(["scan", "--customer", "acme", "--sensor", "demo-sensor", CLI.demo + "/captures/acme.pcap"])
+        #expect(rescan.stdout.contains("2 sightings (0 new)"))
+        let reimport = try cli.run(["intel", "import", CLI.demo + "/intel.csv"])
+        #expect(reimport.stdout.contains("0 new indicators"))
+        #expect(NSDictionary(dictionary: try cli.reportJSON()) == NSDictionary(dictionary: before))
+    }
+
+    @Test func genevaDBEnvironmentVariableSelectsTheDatabase() throws {
+        let cli = try CLI()
+        let path = cli.directory.appendingPathComponent("from-env.sqlite").path
+        let r = try cli.run(["customers", "import", CLI.demo + "/customers.csv"], useDB: false, environment: ["GENEVA_DB": path])
+        #expect(r.status == 0)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: cli.db))
+    }
+}
+
+@Suite(.serialized) struct BadInputTests {
+    func demoCLI() throws -> CLI {
+        let cli = try CLI()
+        try cli.loadDemo()
+        return cli
+    }
+
+    func expectOneLineError(_ r: CLI.Result, mentioning: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(r.status != 0, sourceLocation: sourceLocation)
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line on stderr: \(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stderr.contains(mentioning), "\(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func unusableCapturesAreErrorsAndWriteNothing() throws {
+        let cli = try demoCLI()
+        let before = try cli.reportJSON()
+        let text = try cli.write("notes.pcap", "this is not a capture at all, just text\n")
+        expectOneLineError(try cli.run(["scan", "--customer", "acme", text]), mentioning: "notes.pcap: not a pcap file")
+        let short = try cli.write("short.pcap", [0xD4, 0xC3, 0xB2, 0xA1, 2, 0])
+        expectOneLineError(try cli.run(["scan", "--customer", "acme", short]), mentioning: "truncated pcap file header")
+        let empty = try cli.write("empty.pcap", [])
+        expectOneLineError(try cli.run(["scan", "--customer", "acme", empty]), mentioning: "empty file")
+        expectOneLineError(try cli.run(["scan", "--customer", "acme", cli.directory.path + "/missing.pcap"]), mentioning: "missing.pcap: no such file")
+        expectOneLineError(try cli.run(["scan", "--customer", "acme", cli.directory.path]), mentioning: "is a directory")
+        expectOneLineError(try cli.run(["scan", "--customer", "nobody", CLI.demo + "/captures/acme.pcap"]), mentioning: "unknown customer id \"nobody\"")
+        #expect(NSDictionary(dictionary: try cli.reportJSON()) == NSDictionary(dictionary: before))
+    }
+
+    @Test func truncatedCaptureKeepsItsGoodRecordsAndReportsTheDamage() throws {
+        let cli = try CLI()
+        #expect(try cli.run(["intel", "import", CLI.demo + "/intel.csv"]).status == 0)
+        #expect(try cli.run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
+        let whole = try [UInt8](Data(contentsOf: URL(fileURLWithPath: CLI.demo + "/captures/acme.pcap")))
+        let cut = try cli.write("acme-cut.pcap", Array(whole.dropLast(10)))
+        let r = try cli.run(["scan", "--customer", "acme", cut])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("pcap.truncated_record=1"))
+        // The last record (update-alpha.org on 2 July) is lost; the first sighting remains.
+        #expect(r.stdout.contains("1 sighting (1 new)"))
+    }
+
+    @Test func badIntelRowsAreCountedAndUnusableFilesRejected() throws {
+        let cli = try CLI()
+        let csv = try cli.write("intel.csv", "kind,value,actor,actor_country\ndomain,ok.example,A,RU\nregistry,HKLM,,\nipv4,1.2.3.999,,\ndomain,x.example,B,Narnia\n")
+        let r = try cli.run(["intel", "import", csv])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("imported 1 records"))
+        #expect(r.stdout.contains("skipped 3: "))
+        #expect(r.stdout.contains("unknown_kind=1") && r.stdout.contains("invalid_ipv4=1") && r.stdout.contains("invalid_actor_country=1"))
+
+        let json = try cli.write("bundle.json", "{\"type\": \"bundle\", \"objects\": []}")
+        expectOneLineError(try cli.run(["intel", "import", json]), mentioning: "bundle.json: JSON intel")
+        let noHeader = try cli.write("list.csv", "evil.example\nbad.example\n")
+        expectOneLineError(try cli.run(["intel", "import", noHeader]), mentioning: "list.csv: not an intel CSV")
+        expectOneLineError(try cli.run(["intel", "import", cli.directory.path + "/nope.csv"]), mentioning: "nope.csv: cannot be read")
+        let customers = try cli.write("customers.csv", "id,name\nacme,Acme\n")
+        expectOneLineError(try cli.run(["customers", "import", customers]), mentioning: "lacks column(s) country")
+    }
+
+    @Test func badDatesAreRejected() throws {
+        let cli = try CLI()
+        expectOneLineError(try cli.run(["report", "--since", "last summer"]), mentioning: "--since")
+        expectOneLineError(try cli.run(["report", "--until", "2026-02-30"]), mentioning: "--until")
+    }
+
+    @Test func observablesPrintsNDJSON() throws {
+        let cli = try CLI()
+        let r = try cli.run(["observables", "--format", "ndjson", CLI.demo + "/captures/hooli.pcap"], useDB: false)
+        #expect(r.status == 0)
+        let line = try #require(r.stdout.split(separator: "\n").first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["evidence"] as? String == "dns-query")
+        #expect(object["value"] as? String == "CDN.Beta-Sync.ORG", "observables are printed as seen, minus the root dot")
+        #expect(object["flow"] as? String == "udp 10.4.0.99:40002 -> 10.4.0.1:53")
+        #expect(object["offset"] as? Int == 24)
+        #expect(object["time"] as? String == "2026-09-10T22:15:42Z")
+    }
+}

@@ -1,0 +1,119 @@
+/// Builds capture bytes for tests: classic pcap files with Ethernet / IPv4 /
+/// UDP / DNS frames, in either byte order and timestamp resolution.
+package enum PacketBuilder {
+    package static func ipv4(_ text: String) -> [UInt8] {
+        text.split(separator: ".").map { UInt8($0)! }
+    }
+
+    package static func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xFF)] }
+
+    package static func dnsName(_ name: String) -> [UInt8] {
+        var out: [UInt8] = []
+        for label in name.split(separator: ".") {
+            out.append(UInt8(label.utf8.count))
+            out += Array(label.utf8)
+        }
+        return out + [0]
+    }
+
+    /// A DNS query (QR=0) for each name, all in one message.
+    package static func dnsQuery(id: UInt16 = 0x1234, names: [String], qtype: UInt16 = 1) -> [UInt8] {
+        var out = be16(id) + be16(0x0100) + be16(UInt16(names.count)) + be16(0) + be16(0) + be16(0)
+        for name in names { out += dnsName(name) + be16(qtype) + be16(1) }
+        return out
+    }
+
+    package static func dnsResponse(id: UInt16 = 0x1234, name: String) -> [UInt8] {
+        be16(id) + be16(0x8180) + be16(1) + be16(0) + be16(0) + be16(0) + dnsName(name) + be16(1) + be16(1)
+    }
+
+    package static func udpIPv4(
+        from src: String, _ sport: UInt16, to dst: String, _ dport: UInt16, payload: [UInt8], flags: UInt16 = 0x4000
+    ) -> [UInt8] {
+        let udp = be16(sport) + be16(dport) + be16(UInt16(8 + payload.count)) + be16(0) + payload
+        let total = UInt16(20 + udp.count)
+        return [0x45, 0] + be16(total) + be16(1) + be16(flags) + [64, 17] + be16(0) + ipv4(src) + ipv4(dst) + udp
+    }
+
+    package static func ethernet(_ ip: [UInt8], vlan: UInt16? = nil) -> [UInt8] {
+        var out: [UInt8] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]
+        if let vlan { out += be16(0x8100) + be16(vlan) }
+        return out + be16(0x0800) + ip
+    }
+
+    package struct Packet {
+        package var seconds: UInt32
+        package var fraction: UInt32
+        package var data: [UInt8]
+
+        package init(seconds: UInt32, fraction: UInt32 = 0, data: [UInt8]) {
+            self.seconds = seconds
+            self.fraction = fraction
+            self.data = data
+        }
+    }
+
+    package static func pcap(_ packets: [Packet], bigEndian: Bool = false, nanosecond: Bool = false, linkType: UInt32 = 1) -> [UInt8] {
+        func u32(_ v: UInt32) -> [UInt8] {
+            let b = [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+            return bigEndian ? b : b.reversed()
+        }
+        func u16(_ v: UInt16) -> [UInt8] { bigEndian ? be16(v) : be16(v).reversed() }
+        var out = u32(nanosecond ? 0xA1B2_3C4D : 0xA1B2_C3D4) + u16(2) + u16(4) + u32(0) + u32(0) + u32(65535) + u32(linkType)
+        for p in packets {
+            out += u32(p.seconds) + u32(p.fraction) + u32(UInt32(p.data.count)) + u32(UInt32(p.data.count)) + p.data
+        }
+        return out
+    }
+
+    /// A pcap with one DNS query per name, one second apart from `start`.
+    package static func dnsCapture(names: [String], start: UInt32 = 1_782_000_000) -> [UInt8] {
+        pcap(names.enumerated().map { i, name in
+            Packet(seconds: start + UInt32(i), fraction: UInt32(i * 1000),
+                   data: ethernet(udpIPv4(from: "10.0.0.2", UInt16(40000 + i), to: "10.0.0.1", 53, payload: dnsQuery(id: UInt16(i), names: [name]))))
+        })
+    }
+}
+
+/// Deterministic pseudo-random numbers (SplitMix64) so that randomised tests
+/// reproduce from their seed.
+package struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+
+    package init(seed: UInt64) { state = seed }
+
+    package mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Splits `bytes` into consecutive chunks at random cut points (possibly
+/// empty chunks), or every byte alone when `cuts` is nil.
+package func randomChunks(_ bytes: [UInt8], using rng: inout SeededGenerator, maxChunk: Int = 64) -> [ArraySlice<UInt8>] {
+    var chunks: [ArraySlice<UInt8>] = []
+    var i = 0
+    while i < bytes.count {
+        let n = Int.random(in: 0...maxChunk, using: &rng)
+        let end = min(bytes.count, i + n)
+        chunks.append(bytes[i..<end])
+        i = end
+    }
+    return chunks
+}
+
+/// Paths of the repository and of `../shared/fixtures-real`.
+package enum RepoPaths {
+    package static func root(_ file: String = #filePath) -> String {
+        var parts = file.split(separator: "/", omittingEmptySubsequences: false)
+        // …/Tests/Support/PacketBuilder.swift → repository root
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }
+
+    package static var fixturesReal: String { root() + "/../shared/fixtures-real" }
+    package static var fixtures: String { root() + "/Fixtures" }
+}
