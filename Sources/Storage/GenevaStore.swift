@@ -68,33 +68,6 @@ package final class GenevaStore: Sendable {
         package var conflictingActorCountries: Int
     }
 
-    /// One statement of intel, as the parsers produce it (ThreatIntel's
-    /// `IntelRecord` maps onto this without Storage depending on ThreatIntel).
-    package struct IntelStatement: Sendable {
-        package var kind: IndicatorKind
-        package var value: String
-        package var actor: String?
-        package var actorCountry: CountryCode?
-        package var campaign: String?
-        package var validFrom: Timestamp?
-        package var validUntil: Timestamp?
-        package var confidence: Int?
-
-        package init(
-            kind: IndicatorKind, value: String, actor: String?, actorCountry: CountryCode?, campaign: String?,
-            validFrom: Timestamp?, validUntil: Timestamp?, confidence: Int?
-        ) {
-            self.kind = kind
-            self.value = value
-            self.actor = actor
-            self.actorCountry = actorCountry
-            self.campaign = campaign
-            self.validFrom = validFrom
-            self.validUntil = validUntil
-            self.confidence = confidence
-        }
-    }
-
     /// Replaces everything `source` said before with `statements`, in one
     /// transaction. Importing the same file twice therefore changes nothing.
     package func importIntel(

@@ -40,7 +40,7 @@ package enum IntelCSVParser {
         var reason: String
     }
 
-    static func parseRow(_ record: CSVReader.Record, column: [String: Int]) -> Result<IntelRecord, Skip> {
+    static func parseRow(_ record: CSVReader.Record, column: [String: Int]) -> Result<IntelStatement, Skip> {
         if record.isMalformed { return .failure(Skip(reason: "malformed_row")) }
         func field(_ name: String) -> String? {
             guard let index = column[name], index < record.fields.count else { return nil }
@@ -57,7 +57,7 @@ package enum IntelCSVParser {
         case .success(let normalised): value = normalised
         case .failure(let invalid): return .failure(Skip(reason: invalid.reason))
         }
-        var intel = IntelRecord(kind: kind, value: value, line: record.line)
+        var intel = IntelStatement(kind: kind, value: value, line: record.line)
         intel.actor = field("actor")
         intel.campaign = field("campaign")
         if let countryText = field("actor_country") {

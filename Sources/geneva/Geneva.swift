@@ -35,3 +35,30 @@ func formatCounts(_ counts: [String: Int]) -> String {
     counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
 }
+
+/// Runs `body` for each file; a file whose error is reported does not stop
+/// the others, and the command exits non-zero at the end if any failed.
+/// Errors are printed as their one-line description, prefixed with the file
+/// when the message does not already name it.
+func forEachFile(_ files: [String], _ body: (String) throws -> Void) throws {
+    var failed = 0
+    for file in files {
+        do {
+            try body(file)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            let message = String(describing: error)
+            let named = message.contains(URL(fileURLWithPath: file).lastPathComponent + ":")
+            warn(named ? message : "\(file): \(message)")
+            failed += 1
+        }
+    }
+    if failed > 0 { throw ExitCode(1) }
+}
+
+/// A file that could not be read at all.
+struct UnreadableFile: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "\(path): cannot be read" }
+}

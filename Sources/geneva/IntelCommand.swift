@@ -17,39 +17,20 @@ struct IntelCommand: ParsableCommand {
         func run() throws {
             let db: GenevaStore
             do { db = try GenevaStore(path: store.path) } catch { throw fail(error.description) }
-            var failed = 0
-            for file in files {
-                guard let bytes = FileManager.default.contents(atPath: file) else {
-                    warn("\(file): cannot be read")
-                    failed += 1
-                    continue
-                }
-                do {
-                    let source = URL(fileURLWithPath: file).lastPathComponent
-                    let document = try IntelImporter.parse(Array(bytes), source: source)
-                    let statements = document.records.map {
-                        GenevaStore.IntelStatement(
-                            kind: $0.kind, value: $0.value, actor: $0.actor, actorCountry: $0.actorCountry, campaign: $0.campaign,
-                            validFrom: $0.validFrom, validUntil: $0.validUntil, confidence: $0.confidence)
-                    }
-                    let summary = try db.importIntel(
-                        source: source, format: document.format.rawValue, statements: statements, skipped: document.skipped)
-                    var line = "\(file): imported \(summary.records) records (\(summary.newIndicators) new indicators, "
-                        + "\(summary.actors) actors, \(summary.campaigns) campaigns)"
-                    if document.skippedTotal > 0 { line += "; skipped \(document.skippedTotal): \(formatCounts(document.skipped))" }
-                    print(line)
-                    if summary.conflictingActorCountries > 0 {
-                        warn("\(file): \(summary.conflictingActorCountries) rows name a different country for an actor already known; the stored country was kept")
-                    }
-                } catch let error as IntelImportError {
-                    warn(error.description)
-                    failed += 1
-                } catch let error as StorageError {
-                    warn("\(file): \(error.description)")
-                    failed += 1
+            try forEachFile(files) { file in
+                guard let bytes = FileManager.default.contents(atPath: file) else { throw UnreadableFile(path: file) }
+                let source = URL(fileURLWithPath: file).lastPathComponent
+                let document = try IntelImporter.parse(Array(bytes), source: source)
+                let summary = try db.importIntel(
+                    source: source, format: document.format.rawValue, statements: document.records, skipped: document.skipped)
+                var line = "\(file): imported \(summary.records) records (\(summary.newIndicators) new indicators, "
+                    + "\(summary.actors) actors, \(summary.campaigns) campaigns)"
+                if document.skippedTotal > 0 { line += "; skipped \(document.skippedTotal): \(formatCounts(document.skipped))" }
+                print(line)
+                if summary.conflictingActorCountries > 0 {
+                    warn("\(file): \(summary.conflictingActorCountries) rows name a different country for an actor already known; the stored country was kept")
                 }
             }
-            if failed > 0 { throw ExitCode(1) }
         }
     }
 }

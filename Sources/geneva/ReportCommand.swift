@@ -4,15 +4,6 @@ import Reporting
 import Storage
 import TelemetryModel
 
-typealias ReportRendererTable = ReportRendererTableShim
-enum ReportRendererTableShim {
-    static func render(header: [String], rows: [[String]]) -> String { ReportRenderer.table(header: header, rows: rows) }
-}
-
-enum JSONValueBridge {
-    static func object(_ members: [(String, JSONValue)]) -> String { JSONValue.object(members).serialized() }
-}
-
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "The headline and the numbers behind it (SPEC §4, §6).")

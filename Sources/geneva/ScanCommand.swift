@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Indicators
 import Pipeline
+import Reporting
 import Storage
 import TelemetryModel
 
@@ -29,27 +30,17 @@ struct ScanCommand: ParsableCommand {
             throw fail(error.description)
         }
         if indicators.count == 0 { warn("no intel imported yet: nothing can be sighted (run `geneva intel import` first)") }
-        var failed = 0
-        for file in files {
-            do {
-                let (summary, sightings) = try CaptureScanner.scan(path: file, customerID: customer, sensor: sensor, indicators: indicators)
-                let record = GenevaStore.ScanRecord(
-                    customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
-                    records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
-                let inserted = try db.recordScan(record, sightings: sightings)
-                var line = "\(file): \(summary.records) packets, \(summary.observables) observables, "
-                    + "\(sightings.count) sighting\(sightings.count == 1 ? "" : "s") (\(inserted) new)"
-                if !summary.anomalies.isEmpty { line += "; anomalies: \(formatCounts(summary.anomalies.counts))" }
-                print(line)
-            } catch let error as ScanError {
-                warn(error.description)
-                failed += 1
-            } catch let error as StorageError {
-                warn("\(file): \(error.description)")
-                failed += 1
-            }
+        try forEachFile(files) { file in
+            let (summary, sightings) = try CaptureScanner.scan(path: file, customerID: customer, sensor: sensor, indicators: indicators)
+            let record = GenevaStore.ScanRecord(
+                customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
+                records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
+            let inserted = try db.recordScan(record, sightings: sightings)
+            var line = "\(file): \(summary.records) packets, \(summary.observables) observables, "
+                + "\(sightings.count) sighting\(sightings.count == 1 ? "" : "s") (\(inserted) new)"
+            if !summary.anomalies.isEmpty { line += "; anomalies: \(formatCounts(summary.anomalies.counts))" }
+            print(line)
         }
-        if failed > 0 { throw ExitCode(1) }
     }
 }
 
@@ -63,35 +54,28 @@ struct ObservablesCommand: ParsableCommand {
     @Argument(help: "Capture files.") var files: [String]
 
     func run() throws {
-        var failed = 0
-        for file in files {
+        try forEachFile(files) { file in
             var rows: [[String]] = []
-            do {
-                let summary = try CaptureScanner.observables(path: file) { o in
-                    switch format {
-                    case .ndjson:
-                        print(ObservablesCommand.ndjson(o, source: file))
-                    case .table:
-                        rows.append([o.time.rfc3339, o.evidence.rawValue, o.value, o.key, String(o.offset)])
-                    }
+            let summary = try CaptureScanner.observables(path: file) { o in
+                switch format {
+                case .ndjson:
+                    print(ObservablesCommand.ndjson(o, source: file))
+                case .table:
+                    rows.append([o.time.rfc3339, o.evidence.rawValue, o.value, o.key, String(o.offset)])
                 }
-                if format == .table {
-                    print(ReportRendererTable.render(header: ["time", "evidence", "value", "flow", "offset"], rows: rows), terminator: "")
-                }
-                if !summary.anomalies.isEmpty { warn("\(file): anomalies: \(formatCounts(summary.anomalies.counts))") }
-            } catch let error as ScanError {
-                warn(error.description)
-                failed += 1
             }
+            if format == .table {
+                print(ReportRenderer.table(header: ["time", "evidence", "value", "flow", "offset"], rows: rows), terminator: "")
+            }
+            if !summary.anomalies.isEmpty { warn("\(file): anomalies: \(formatCounts(summary.anomalies.counts))") }
         }
-        if failed > 0 { throw ExitCode(1) }
     }
 
     static func ndjson(_ o: Observable, source: String) -> String {
-        JSONValueBridge.object([
+        JSONValue.object([
             ("source", .string(source)), ("time", .string(o.time.rfc3339)), ("evidence", .string(o.evidence.rawValue)),
             ("value", .string(o.value)), (o.evidence.rawValue.hasPrefix("maillog") ? "message" : "flow", .string(o.key)),
             ("offset", .int(Int(o.offset))),
-        ])
+        ]).serialized()
     }
 }

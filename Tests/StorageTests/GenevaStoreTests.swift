@@ -20,10 +20,7 @@ final class TemporaryStore {
 
     func importCSV(_ text: String, source: String = "intel.csv") throws -> GenevaStore.IntelImportSummary {
         let doc = try IntelImporter.parse(Array(text.utf8), source: source)
-        return try store.importIntel(source: source, format: "csv", statements: doc.records.map {
-            GenevaStore.IntelStatement(kind: $0.kind, value: $0.value, actor: $0.actor, actorCountry: $0.actorCountry,
-                                       campaign: $0.campaign, validFrom: $0.validFrom, validUntil: $0.validUntil, confidence: $0.confidence)
-        }, skipped: doc.skipped)
+        return try store.importIntel(source: source, format: "csv", statements: doc.records, skipped: doc.skipped)
     }
 
     func indicatorID(_ value: String) throws -> Int64 {

@@ -19,7 +19,7 @@ import ThreatIntel
         #expect(first.actor == "APT-Alpha" && first.actorCountry?.code == "RU" && first.campaign == "Ghost Mail")
         #expect(first.validFrom == Timestamp(parsing: "2026-01-01") && first.validUntil == Timestamp(parsing: "2026-12-31"))
         #expect(first.confidence == 80 && first.line == 2)
-        #expect(doc.records[1] == IntelRecord(kind: .ipv4, value: "198.51.100.7", line: 3))
+        #expect(doc.records[1] == IntelStatement(kind: .ipv4, value: "198.51.100.7", line: 3))
         #expect(doc.skipped.isEmpty)
     }
 

@@ -1,0 +1,33 @@
+/// One statement of intel: an indicator, and what one source says about it
+/// (actor, the actor's country, campaign, validity, confidence). Parsers
+/// produce it; the store keeps one entry per statement and source.
+package struct IntelStatement: Sendable, Equatable {
+    package var kind: IndicatorKind
+    /// Normalised per SPEC §3.
+    package var value: String
+    package var actor: String?
+    package var actorCountry: CountryCode?
+    package var campaign: String?
+    package var validFrom: Timestamp?
+    package var validUntil: Timestamp?
+    package var confidence: Int?
+    /// Line (CSV) or position the record came from, for diagnostics.
+    package var line: Int
+
+    package init(
+        kind: IndicatorKind, value: String, actor: String? = nil, actorCountry: CountryCode? = nil,
+        campaign: String? = nil, validFrom: Timestamp? = nil, validUntil: Timestamp? = nil,
+        confidence: Int? = nil, line: Int = 0
+    ) {
+        self.kind = kind
+        self.value = value
+        self.actor = actor
+        self.actorCountry = actorCountry
+        self.campaign = campaign
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.confidence = confidence
+        self.line = line
+    }
+}
+
