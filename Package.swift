@@ -26,7 +26,7 @@ let package = Package(
         // Domain
         .target(name: "Indicators", dependencies: ["TelemetryModel"], swiftSettings: strict),
         .target(name: "ThreatIntel", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
-        .target(name: "Reporting", dependencies: ["TelemetryModel"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
         // Edges
         .target(
             name: "Storage",
@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "geneva",
             dependencies: [
-                "Pipeline", "Storage", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel",
+                "Pipeline", "Storage", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "AppProtocolsTests", dependencies: ["GenevaTestSupport", "AppProtocols", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "IndicatorsTests", dependencies: ["GenevaTestSupport", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "ThreatIntelTests", dependencies: ["GenevaTestSupport", "ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
-        .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva"], swiftSettings: strict),

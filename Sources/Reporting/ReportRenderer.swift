@@ -1,4 +1,5 @@
 import TelemetryModel
+import WireParsing
 
 /// Renders a ``NationStateReport`` as the headline sentence, text or JSON
 /// (SPEC §6). Every format leads with the same headline.

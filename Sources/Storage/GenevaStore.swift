@@ -68,10 +68,14 @@ package final class GenevaStore: Sendable {
         package var conflictingActorCountries: Int
     }
 
-    /// Replaces everything `source` said before with `statements`, in one
-    /// transaction. Importing the same file twice therefore changes nothing.
+    /// Replaces everything `source` said before with what it says now, in
+    /// one transaction. Importing the same file twice therefore changes
+    /// nothing. Actors are matched across sources by name, then by an alias
+    /// that names exactly one actor; within one source, distinct actors stay
+    /// distinct even where their synonyms overlap (see `ActorResolver`).
     package func importIntel(
-        source: String, format: String, statements: [IntelStatement], skipped: [String: Int]
+        source: String, format: String, statements: [IntelStatement], actors: [ActorStatement] = [],
+        campaigns: [CampaignStatement] = [], skipped: [String: Int]
     ) throws(StorageError) -> IntelImportSummary {
         try write { db in
             var summary = IntelImportSummary(records: statements.count, newIndicators: 0, actors: 0, campaigns: 0, conflictingActorCountries: 0)
@@ -82,12 +86,22 @@ package final class GenevaStore: Sendable {
                     """,
                 arguments: [source, format, Int64(Date().timeIntervalSince1970)])
             let sourceID = try Int64.fetchOne(db, sql: "SELECT id FROM intel_source WHERE name = ?", arguments: [source])!
-            try db.execute(sql: "DELETE FROM intel_entry WHERE source_id = ?", arguments: [sourceID])
-            try db.execute(sql: "DELETE FROM intel_skip WHERE source_id = ?", arguments: [sourceID])
+            for table in ["intel_entry", "intel_skip", "actor_source", "campaign_source"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE source_id = ?", arguments: [sourceID])
+            }
+
+            var resolver = ActorResolver(sourceID: sourceID)
+            for actor in actors where try resolver.upsert(db, actor).conflict {
+                summary.conflictingActorCountries += 1
+            }
+            var campaignIDs: [String: Int64] = [:]
+            for campaign in campaigns {
+                var actorID: Int64? = nil
+                if let name = campaign.actor { actorID = try resolver.upsert(db, ActorStatement(name: name)).id }
+                campaignIDs[campaign.name.lowercased()] = try upsertCampaign(db, name: campaign.name, actorID: actorID, sourceID: sourceID)
+            }
 
             var indicatorIDs: [String: Int64] = [:]
-            var actorIDs: [String: Int64] = [:]
-            var campaignIDs: [String: Int64] = [:]
             let insertIndicator = try db.cachedStatement(sql: "INSERT INTO indicator (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
             let selectIndicator = try db.cachedStatement(sql: "SELECT id FROM indicator WHERE kind = ? AND value = ?")
             let insertEntry = try db.cachedStatement(sql: """
@@ -109,13 +123,22 @@ package final class GenevaStore: Sendable {
                 }
                 var actorID: Int64? = nil
                 if let actor = s.actor {
-                    let (id, conflict) = try upsertActor(db, name: actor, country: s.actorCountry, cache: &actorIDs)
-                    actorID = id
-                    if conflict { summary.conflictingActorCountries += 1 }
+                    let result = try resolver.upsert(db, ActorStatement(name: actor, country: s.actorCountry))
+                    actorID = result.id
+                    if result.conflict { summary.conflictingActorCountries += 1 }
                 }
                 var campaignID: Int64? = nil
                 if let campaign = s.campaign {
-                    campaignID = try upsertCampaign(db, name: campaign, actorID: actorID, cache: &campaignIDs)
+                    if let id = campaignIDs[campaign.lowercased()] {
+                        campaignID = id
+                        if let actorID {
+                            try db.execute(sql: "UPDATE campaign SET actor_id = ? WHERE id = ? AND actor_id IS NULL", arguments: [actorID, id])
+                        }
+                    } else {
+                        let id = try upsertCampaign(db, name: campaign, actorID: actorID, sourceID: sourceID)
+                        campaignIDs[campaign.lowercased()] = id
+                        campaignID = id
+                    }
                 }
                 let from = s.validFrom?.nanoseconds ?? Int64.min
                 let entryKey: [Int64?] = [indicatorID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence.map(Int64.init)]
@@ -125,54 +148,41 @@ package final class GenevaStore: Sendable {
             for (reason, count) in skipped where count > 0 {
                 try db.execute(sql: "INSERT INTO intel_skip (source_id, reason, count) VALUES (?, ?, ?)", arguments: [sourceID, reason, count])
             }
-            summary.actors = actorIDs.count
-            summary.campaigns = campaignIDs.count
+            // An actor's country is the first one any of its sources gives, so
+            // re-importing or dropping a source keeps it consistent.
+            try db.execute(sql: """
+                UPDATE actor SET country = (
+                    SELECT country FROM actor_source WHERE actor_id = actor.id AND country IS NOT NULL ORDER BY source_id LIMIT 1)
+                WHERE EXISTS (SELECT 1 FROM actor_source WHERE actor_id = actor.id)
+                """)
+            summary.actors = resolver.touched.count
+            summary.campaigns = Set(campaignIDs.values).count
             return summary
         }
     }
 
-    private func upsertActor(
-        _ db: Database, name: String, country: CountryCode?, cache: inout [String: Int64]
-    ) throws -> (Int64, conflict: Bool) {
-        if let row = try Row.fetchOne(db, sql: "SELECT id, country FROM actor WHERE name = ?", arguments: [name]) {
-            let id: Int64 = row["id"]
-            let stored: String? = row["country"]
-            cache[name.lowercased()] = id
-            guard let country else { return (id, false) }
-            if stored == nil {
-                try db.execute(sql: "UPDATE actor SET country = ? WHERE id = ?", arguments: [country.code, id])
-                return (id, false)
-            }
-            return (id, stored != country.code)
-        }
-        try db.execute(sql: "INSERT INTO actor (name, country) VALUES (?, ?)", arguments: [name, country?.code])
-        let id = db.lastInsertedRowID
-        cache[name.lowercased()] = id
-        return (id, false)
-    }
-
-    private func upsertCampaign(_ db: Database, name: String, actorID: Int64?, cache: inout [String: Int64]) throws -> Int64 {
+    private func upsertCampaign(_ db: Database, name: String, actorID: Int64?, sourceID: Int64) throws -> Int64 {
+        let id: Int64
         if let row = try Row.fetchOne(db, sql: "SELECT id, actor_id FROM campaign WHERE name = ?", arguments: [name]) {
-            let id: Int64 = row["id"]
+            id = row["id"]
             let stored: Int64? = row["actor_id"]
             if stored == nil, let actorID {
                 try db.execute(sql: "UPDATE campaign SET actor_id = ? WHERE id = ?", arguments: [actorID, id])
             }
-            cache[name.lowercased()] = id
-            return id
+        } else {
+            let base = "intel-" + GenevaStore.slug(name)
+            var key = base
+            var n = 2
+            while try Bool.fetchOne(db, sql: "SELECT 1 FROM campaign WHERE key = ?", arguments: [key]) ?? false {
+                key = "\(base)-\(n)"
+                n += 1
+            }
+            try db.execute(
+                sql: "INSERT INTO campaign (key, name, origin, actor_id) VALUES (?, ?, 'intel', ?)",
+                arguments: [key, name, actorID])
+            id = db.lastInsertedRowID
         }
-        let base = "intel-" + GenevaStore.slug(name)
-        var key = base
-        var n = 2
-        while try Bool.fetchOne(db, sql: "SELECT 1 FROM campaign WHERE key = ?", arguments: [key]) ?? false {
-            key = "\(base)-\(n)"
-            n += 1
-        }
-        try db.execute(
-            sql: "INSERT INTO campaign (key, name, origin, actor_id) VALUES (?, ?, 'intel', ?)",
-            arguments: [key, name, actorID])
-        let id = db.lastInsertedRowID
-        cache[name.lowercased()] = id
+        try db.execute(sql: "INSERT INTO campaign_source (campaign_id, source_id) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [id, sourceID])
         return id
     }
 

@@ -94,6 +94,31 @@ enum Schema {
                 CREATE INDEX sighting_time ON sighting(time);
                 """)
         }
+        migrator.registerMigration("v2-actor-aliases") { db in
+            try db.execute(sql: """
+                -- Every name an actor is known by (MISP synonyms, STIX aliases). An alias
+                -- may belong to several actors (sources disagree); lookups by alias only
+                -- merge when it names exactly one.
+                CREATE TABLE actor_alias (
+                    alias TEXT NOT NULL COLLATE NOCASE,
+                    actor_id INTEGER NOT NULL REFERENCES actor(id),
+                    PRIMARY KEY (alias, actor_id)
+                );
+                -- Which sources describe an actor, keeping every source.
+                CREATE TABLE actor_source (
+                    actor_id INTEGER NOT NULL REFERENCES actor(id),
+                    source_id INTEGER NOT NULL REFERENCES intel_source(id),
+                    country TEXT,
+                    PRIMARY KEY (actor_id, source_id)
+                );
+                CREATE TABLE campaign_source (
+                    campaign_id INTEGER NOT NULL REFERENCES campaign(id),
+                    source_id INTEGER NOT NULL REFERENCES intel_source(id),
+                    PRIMARY KEY (campaign_id, source_id)
+                );
+                INSERT INTO actor_alias (alias, actor_id) SELECT name, id FROM actor;
+                """)
+        }
         return migrator
     }
 }

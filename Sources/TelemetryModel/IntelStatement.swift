@@ -31,3 +31,28 @@ package struct IntelStatement: Sendable, Equatable {
     }
 }
 
+
+/// An actor (intrusion set / threat actor) as one source describes it.
+package struct ActorStatement: Sendable, Equatable {
+    package var name: String
+    package var aliases: [String]
+    /// The state the actor works for, if the source says.
+    package var country: CountryCode?
+
+    package init(name: String, aliases: [String] = [], country: CountryCode? = nil) {
+        self.name = name
+        self.aliases = aliases
+        self.country = country
+    }
+}
+
+/// A campaign as one source describes it, with the actor it is attributed to.
+package struct CampaignStatement: Sendable, Equatable {
+    package var name: String
+    package var actor: String?
+
+    package init(name: String, actor: String? = nil) {
+        self.name = name
+        self.actor = actor
+    }
+}

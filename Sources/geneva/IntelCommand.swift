@@ -2,28 +2,29 @@ import ArgumentParser
 import Foundation
 import Storage
 import ThreatIntel
+import Reporting
+import WireParsing
 
 struct IntelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "intel", abstract: "Import threat intel.", subcommands: [Import.self])
+        commandName: "intel", abstract: "Import threat intel and see what is known.", subcommands: [Import.self, Stats.self])
 
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Import intel files (CSV: kind,value[,actor,actor_country,campaign,valid_from,valid_until,confidence]).")
+            abstract: "Import intel: STIX 2.1 (bundle or JSON Lines), MISP event / feed directory / galaxy, Zeek intel, CSV.")
 
         @OptionGroup var store: StoreOptions
-        @Argument(help: "Intel files; the format is detected by content.") var files: [String]
+        @Argument(help: "Intel files or MISP feed directories; the format is detected by content.") var files: [String]
 
         func run() throws {
             let db: GenevaStore
             do { db = try GenevaStore(path: store.path) } catch { throw fail(error.description) }
             try forEachFile(files) { file in
-                guard let bytes = FileManager.default.contents(atPath: file) else { throw UnreadableFile(path: file) }
-                let source = URL(fileURLWithPath: file).lastPathComponent
-                let document = try IntelImporter.parse(Array(bytes), source: source)
+                let document = try IntelImporter.load(path: file)
                 let summary = try db.importIntel(
-                    source: source, format: document.format.rawValue, statements: document.records, skipped: document.skipped)
-                var line = "\(file): imported \(summary.records) records (\(summary.newIndicators) new indicators, "
+                    source: document.source, format: document.format.rawValue, statements: document.records,
+                    actors: document.actors, campaigns: document.campaigns, skipped: document.skipped)
+                var line = "\(file): \(document.format.rawValue): imported \(summary.records) records (\(summary.newIndicators) new indicators, "
                     + "\(summary.actors) actors, \(summary.campaigns) campaigns)"
                 if document.skippedTotal > 0 { line += "; skipped \(document.skippedTotal): \(formatCounts(document.skipped))" }
                 print(line)
@@ -31,6 +32,62 @@ struct IntelCommand: ParsableCommand {
                     warn("\(file): \(summary.conflictingActorCountries) rows name a different country for an actor already known; the stored country was kept")
                 }
             }
+        }
+    }
+}
+
+extension IntelCommand {
+    struct Stats: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Indicators by kind, actors (with country), campaigns, sources, skipped records by reason.")
+
+        enum Format: String, ExpressibleByArgument { case table, json }
+
+        @OptionGroup var store: StoreOptions
+        @Option(help: "table or json.") var format: Format = .table
+
+        func run() throws {
+            let stats: IntelStats
+            do { stats = try GenevaStore(path: store.path).intelStats() } catch { throw fail(error.description) }
+            switch format {
+            case .json:
+                print(Stats.json(stats).serialized(pretty: true))
+            case .table:
+                print(Stats.text(stats), terminator: "")
+            }
+        }
+
+        static func counts(_ d: [String: Int]) -> JSONValue {
+            .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
+        }
+
+        static func json(_ s: IntelStats) -> JSONValue {
+            .object([
+                ("indicators", .object([
+                    ("total", .int(s.indicators)),
+                    ("by_kind", counts(Dictionary(uniqueKeysWithValues: s.indicatorsByKind.map { ($0.key.rawValue, $0.value) }))),
+                ])),
+                ("actors", .object([
+                    ("total", .int(s.actors)), ("with_country", .int(s.actorsWithCountry)), ("by_country", counts(s.actorsByCountry)),
+                ])),
+                ("campaigns", .int(s.campaigns)),
+                ("sources", counts(s.sources)),
+                ("skipped", counts(s.skipped)),
+            ])
+        }
+
+        static func text(_ s: IntelStats) -> String {
+            var out = "Indicators: \(s.indicators)\n"
+            out += ReportRenderer.table(header: ["kind", "indicators"], rows: s.indicatorsByKind.sorted { $0.key < $1.key }.map { [$0.key.rawValue, "\($0.value)"] })
+            out += "\nActors: \(s.actors), \(s.actorsWithCountry) with a country\n"
+            out += ReportRenderer.table(header: ["country", "actors"], rows: s.actorsByCountry.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { [$0.key, "\($0.value)"] })
+            out += "\nCampaigns: \(s.campaigns)\n\nSources\n"
+            out += ReportRenderer.table(header: ["source", "indicators"], rows: s.sources.sorted { $0.key < $1.key }.map { [$0.key, "\($0.value)"] })
+            if !s.skipped.isEmpty {
+                out += "\nSkipped\n"
+                out += ReportRenderer.table(header: ["reason", "records"], rows: s.skipped.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { [$0.key, "\($0.value)"] })
+            }
+            return out
         }
     }
 }

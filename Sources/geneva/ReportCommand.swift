@@ -3,6 +3,7 @@ import Foundation
 import Reporting
 import Storage
 import TelemetryModel
+import WireParsing
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

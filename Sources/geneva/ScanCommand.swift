@@ -5,6 +5,7 @@ import Pipeline
 import Reporting
 import Storage
 import TelemetryModel
+import WireParsing
 
 struct ScanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

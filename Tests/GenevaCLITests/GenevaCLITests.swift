@@ -193,11 +193,11 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         #expect(r.stdout.contains("skipped 3: "))
         #expect(r.stdout.contains("unknown_kind=1") && r.stdout.contains("invalid_ipv4=1") && r.stdout.contains("invalid_actor_country=1"))
 
-        let json = try cli.write("bundle.json", "{\"type\": \"bundle\", \"objects\": []}")
-        expectOneLineError(try cli.run(["intel", "import", json]), mentioning: "bundle.json: JSON intel")
+        let json = try cli.write("notes.json", "{\"notes\": []}")
+        expectOneLineError(try cli.run(["intel", "import", json]), mentioning: "notes.json: JSON that is neither")
         let noHeader = try cli.write("list.csv", "evil.example\nbad.example\n")
         expectOneLineError(try cli.run(["intel", "import", noHeader]), mentioning: "list.csv: not an intel CSV")
-        expectOneLineError(try cli.run(["intel", "import", cli.directory.path + "/nope.csv"]), mentioning: "nope.csv: cannot be read")
+        expectOneLineError(try cli.run(["intel", "import", cli.directory.path + "/nope.csv"]), mentioning: "nope.csv: no such file")
         let customers = try cli.write("customers.csv", "id,name\nacme,Acme\n")
         expectOneLineError(try cli.run(["customers", "import", customers]), mentioning: "lacks column(s) country")
     }

@@ -1,6 +1,7 @@
 import Reporting
 import Testing
 import TelemetryModel
+import WireParsing
 
 @Suite struct ReportRendererTests {
     func report(customers: Int, countries: Int, since: String? = nil, until: String? = nil, first: String? = "2016-06-21T08:00:00Z") -> NationStateReport {

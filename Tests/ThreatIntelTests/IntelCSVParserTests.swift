@@ -56,8 +56,8 @@ import ThreatIntel
             Issue.record("unexpected \(error)")
         }
         do {
-            _ = try parse("  {\"type\": \"bundle\"}")
-            Issue.record("accepted JSON")
+            _ = try parse("  {\"hello\": \"world\"}")
+            Issue.record("accepted JSON that is no known intel format")
         } catch let error as IntelImportError {
             #expect(error.code == .unsupportedFormat)
         } catch {

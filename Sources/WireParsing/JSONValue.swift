@@ -1,5 +1,6 @@
-/// A JSON value whose objects keep their key order, so documents print in
-/// the order SPEC §6 lists the keys, byte-for-byte reproducibly.
+/// A JSON value whose objects keep their key order: documents print in the
+/// order SPEC §6 lists the keys, byte-for-byte reproducibly, and parsed
+/// documents (``JSONParser``) keep the order of the input.
 package indirect enum JSONValue: Equatable, Sendable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     case null
     case bool(Bool)
@@ -76,4 +77,53 @@ package indirect enum JSONValue: Equatable, Sendable, ExpressibleByStringLiteral
 
 extension Optional where Wrapped == String {
     package var json: JSONValue { map(JSONValue.string) ?? .null }
+}
+
+extension JSONValue {
+    /// The member `key` of an object (the first, if repeated); `nil` otherwise.
+    package subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+
+    package var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+
+    package var array: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    package var members: [(String, JSONValue)]? {
+        if case .object(let m) = self { return m }
+        return nil
+    }
+
+    package var bool: Bool? {
+        if case .bool(let b) = self { return b }
+        return nil
+    }
+
+    /// Integers, and doubles with no fraction.
+    package var int: Int? {
+        switch self {
+        case .int(let i): return i
+        case .double(let d) where d.rounded() == d && abs(d) < 1e15: return Int(d)
+        default: return nil
+        }
+    }
+
+    /// Strings as they are; numbers and booleans as JSON prints them (MISP
+    /// writes `"to_ids": "1"` as often as `true`).
+    package var scalarText: String? {
+        switch self {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .double(let d): return String(d)
+        case .bool(let b): return b ? "true" : "false"
+        default: return nil
+        }
+    }
 }
