@@ -34,41 +34,96 @@ package struct IndicatorMatch: Sendable, Equatable, Hashable {
 /// Structured lookups (SPEC §3): exact for addresses, e-mails, URLs and
 /// hashes; domains by label suffix; every lookup honours validity windows.
 /// The streaming payload matcher joins it in its own issue.
+///
+/// Layout: per kind a ``ValueTable`` (values in one arena, open addressing);
+/// per indicator its store id and first validity window in flat arrays;
+/// further windows (an indicator stated by several sources) in an overflow
+/// list. About 45 bytes per indicator plus its value (``memoryUsage``).
 package struct IndicatorSet: Sendable {
     package let generation: Int
 
-    private struct Slot: Sendable {
-        var indicatorID: Int64
-        var kind: IndicatorKind
-        var value: String
-        var windows: [(from: Timestamp, until: Timestamp?)]
+    private struct KindTable: Sendable {
+        var values = ValueTable()
+        var ids: [Int64] = []
+        var from: [Int64] = []
+        /// `Int64.max` for an open end.
+        var until: [Int64] = []
+        /// Value index → further windows, for the few indicators with several.
+        var extra: [Int32: [(from: Int64, until: Int64)]] = [:]
 
-        func isValid(at time: Timestamp) -> Bool {
-            windows.contains { time >= $0.from && ($0.until.map { time < $0 } ?? true) }
+        func isValid(_ index: Int, at t: Int64) -> Bool {
+            if t >= from[index] && t < until[index] { return true }
+            guard let more = extra[Int32(index)] else { return false }
+            return more.contains { t >= $0.from && t < $0.until }
+        }
+
+        var memoryUsage: Int {
+            values.memoryUsage + ids.capacity * 8 + from.capacity * 8 + until.capacity * 8 + extra.count * 64
         }
     }
 
-    private var slots: [Slot] = []
-    /// Per kind: normalised value → slot index.
-    private var byValue: [IndicatorKind: [String: Int]] = [:]
+    private var tables: [KindTable] = Array(repeating: KindTable(), count: IndicatorKind.allCases.count)
 
     package init(entries: [IndicatorEntry], generation: Int = 0) {
+        var builder = Builder(generation: generation)
+        for entry in entries { builder.add(entry) }
+        self = builder.freeze()
+    }
+
+    private init(tables: [KindTable], generation: Int) {
+        self.tables = tables
         self.generation = generation
-        for entry in entries {
-            if let index = byValue[entry.kind]?[entry.value] {
-                slots[index].windows.append((entry.validFrom, entry.validUntil))
+    }
+
+    /// Builds a set entry by entry, so a million entries stream from the store
+    /// without first becoming an array.
+    package struct Builder {
+        private var tables: [KindTable] = Array(repeating: KindTable(), count: IndicatorKind.allCases.count)
+        private let generation: Int
+
+        package init(generation: Int = 0) {
+            self.generation = generation
+        }
+
+        package mutating func add(_ entry: IndicatorEntry) {
+            add(indicatorID: entry.indicatorID, kind: entry.kind, value: entry.value, validFrom: entry.validFrom, validUntil: entry.validUntil)
+        }
+
+        package mutating func add(indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?) {
+            let k = IndicatorSet.slot(kind)
+            let from = validFrom.nanoseconds, until = validUntil?.nanoseconds ?? Int64.max
+            let index = tables[k].values.insert(value.utf8)
+            if index == tables[k].ids.count {
+                tables[k].ids.append(indicatorID)
+                tables[k].from.append(from)
+                tables[k].until.append(until)
             } else {
-                byValue[entry.kind, default: [:]][entry.value] = slots.count
-                slots.append(Slot(indicatorID: entry.indicatorID, kind: entry.kind, value: entry.value,
-                                  windows: [(entry.validFrom, entry.validUntil)]))
+                tables[k].extra[Int32(index), default: []].append((from, until))
             }
+        }
+
+        package func freeze() -> IndicatorSet {
+            var frozen = tables
+            for k in frozen.indices {
+                frozen[k].values.shrink()
+                frozen[k].ids = frozen[k].ids.compacted()
+                frozen[k].from = frozen[k].from.compacted()
+                frozen[k].until = frozen[k].until.compacted()
+            }
+            return IndicatorSet(tables: frozen, generation: generation)
         }
     }
 
-    /// Number of distinct indicators.
-    package var count: Int { slots.count }
+    private static func slot(_ kind: IndicatorKind) -> Int { IndicatorKind.allCases.firstIndex(of: kind)! }
 
-    package func count(of kind: IndicatorKind) -> Int { byValue[kind]?.count ?? 0 }
+    /// Number of distinct indicators.
+    package var count: Int { tables.reduce(0) { $0 + $1.ids.count } }
+
+    package func count(of kind: IndicatorKind) -> Int { tables[IndicatorSet.slot(kind)].ids.count }
+
+    /// Bytes held by the set's storage (arrays' capacities), as measured by
+    /// the intel benchmark against the file the intel came from.
+    package var memoryUsage: Int { tables.reduce(0) { $0 + $1.memoryUsage } }
 
     /// Indicators that the observable matches at its time.
     package func matches(_ observable: Observable) -> [IndicatorMatch] {
@@ -90,34 +145,34 @@ package struct IndicatorSet: Sendable {
 
     /// Exact lookup after normalising `raw` as `kind`.
     package func matchExact(_ kind: IndicatorKind, _ raw: String, at time: Timestamp) -> [IndicatorMatch] {
-        guard let table = byValue[kind], case .success(let value) = kind.normalize(raw),
-            let index = table[value]
+        let k = IndicatorSet.slot(kind)
+        guard !tables[k].ids.isEmpty, case .success(let value) = kind.normalize(raw),
+            let index = tables[k].values.find(value.utf8)
         else { return [] }
-        return hit(index, at: time).map { [$0] } ?? []
+        return hit(k, index, at: time).map { [$0] } ?? []
     }
 
     /// Domain lookup by label suffix: `a.cdn-updates.net` matches the
     /// indicators `a.cdn-updates.net` and `cdn-updates.net`, never
     /// `mycdn-updates.net` (SPEC §3). Case and one trailing dot are ignored.
     package func matchDomain(_ observed: String, at time: Timestamp) -> [IndicatorMatch] {
-        guard let table = byValue[.domain], !table.isEmpty, let name = DomainName.normalize(observed) else {
-            return []
-        }
+        let k = IndicatorSet.slot(.domain)
+        guard !tables[k].ids.isEmpty, let name = DomainName.normalize(observed) else { return [] }
         var result: [IndicatorMatch] = []
-        var suffix = Substring(name)
-        while true {
-            if let index = table[String(suffix)], let match = hit(index, at: time) {
+        let bytes = Array(name.utf8)
+        var start = 0
+        while start < bytes.count {
+            if let index = tables[k].values.find(bytes[start...]), let match = hit(k, index, at: time) {
                 result.append(match)
             }
-            guard let dot = suffix.firstIndex(of: ".") else { break }
-            suffix = suffix[suffix.index(after: dot)...]
+            guard let dot = bytes[start...].firstIndex(of: UInt8(ascii: ".")) else { break }
+            start = dot + 1
         }
         return result
     }
 
-    private func hit(_ index: Int, at time: Timestamp) -> IndicatorMatch? {
-        let slot = slots[index]
-        guard slot.isValid(at: time) else { return nil }
-        return IndicatorMatch(indicatorID: slot.indicatorID, kind: slot.kind, value: slot.value)
+    private func hit(_ k: Int, _ index: Int, at time: Timestamp) -> IndicatorMatch? {
+        guard tables[k].isValid(index, at: time.nanoseconds) else { return nil }
+        return IndicatorMatch(indicatorID: tables[k].ids[index], kind: IndicatorKind.allCases[k], value: tables[k].values.value(at: index))
     }
 }

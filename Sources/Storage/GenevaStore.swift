@@ -16,6 +16,13 @@ package final class GenevaStore: Sendable {
             var config = Configuration()
             config.foreignKeysEnabled = true
             config.busyMode = .timeout(10)
+            config.prepareDatabase { db in
+                // WAL with synchronous=NORMAL stays consistent after a crash or a
+                // kill; only the last commits may be lost on power failure.
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // 64 MiB of page cache keeps the indicator indexes hot during bulk imports.
+                try db.execute(sql: "PRAGMA cache_size = -65536")
+            }
             pool = try DatabasePool(path: path, configuration: config)
             try Schema.migrator.migrate(pool)
         } catch {
@@ -101,29 +108,44 @@ package final class GenevaStore: Sendable {
                 campaignIDs[campaign.name.lowercased()] = try upsertCampaign(db, name: campaign.name, actorID: actorID, sourceID: sourceID)
             }
 
-            var indicatorIDs: [String: Int64] = [:]
-            let insertIndicator = try db.cachedStatement(sql: "INSERT INTO indicator (kind, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            let selectIndicator = try db.cachedStatement(sql: "SELECT id FROM indicator WHERE kind = ? AND value = ?")
-            let insertEntry = try db.cachedStatement(sql: """
+            // Bulk path: every statement below runs prepared statements only,
+            // and actors, campaigns and indicators are resolved once per import.
+            var indicatorIDs: [IndicatorKey: Int64] = [:]
+            var actorIDs: [ActorKey: (id: Int64, conflict: Bool)] = [:]
+            var campaignActorsSet = Set<[Int64]>()
+            let selectIndicator = try db.makeStatement(sql: "SELECT id FROM indicator WHERE kind = ? AND value = ?")
+            let insertIndicator = try db.makeStatement(sql: "INSERT INTO indicator (kind, value) VALUES (?, ?)")
+            let insertEntry = try db.makeStatement(sql: """
                 INSERT INTO intel_entry (indicator_id, source_id, actor_id, campaign_id, valid_from, valid_until, confidence)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-            var seenEntries = Set<[Int64?]>()
+            let setCampaignActor = try db.makeStatement(sql: "UPDATE campaign SET actor_id = ? WHERE id = ? AND actor_id IS NULL")
+            var seenEntries = Set<EntryKey>()
 
             for s in statements {
-                let key = s.kind.rawValue + "\u{0}" + s.value
+                let key = IndicatorKey(kind: s.kind, value: s.value)
                 let indicatorID: Int64
                 if let id = indicatorIDs[key] {
                     indicatorID = id
+                } else if let id = try Int64.fetchOne(selectIndicator, arguments: [s.kind.rawValue, s.value]) {
+                    indicatorID = id
+                    indicatorIDs[key] = id
                 } else {
                     try insertIndicator.execute(arguments: [s.kind.rawValue, s.value])
-                    if db.changesCount > 0 { summary.newIndicators += 1 }
-                    indicatorID = try Int64.fetchOne(selectIndicator, arguments: [s.kind.rawValue, s.value])!
+                    summary.newIndicators += 1
+                    indicatorID = db.lastInsertedRowID
                     indicatorIDs[key] = indicatorID
                 }
                 var actorID: Int64? = nil
                 if let actor = s.actor {
-                    let result = try resolver.upsert(db, ActorStatement(name: actor, country: s.actorCountry))
+                    let actorKey = ActorKey(name: actor.lowercased(), country: s.actorCountry?.code)
+                    let result: (id: Int64, conflict: Bool)
+                    if let cached = actorIDs[actorKey] {
+                        result = cached
+                    } else {
+                        result = try resolver.upsert(db, ActorStatement(name: actor, country: s.actorCountry))
+                        actorIDs[actorKey] = result
+                    }
                     actorID = result.id
                     if result.conflict { summary.conflictingActorCountries += 1 }
                 }
@@ -131,17 +153,19 @@ package final class GenevaStore: Sendable {
                 if let campaign = s.campaign {
                     if let id = campaignIDs[campaign.lowercased()] {
                         campaignID = id
-                        if let actorID {
-                            try db.execute(sql: "UPDATE campaign SET actor_id = ? WHERE id = ? AND actor_id IS NULL", arguments: [actorID, id])
-                        }
                     } else {
                         let id = try upsertCampaign(db, name: campaign, actorID: actorID, sourceID: sourceID)
                         campaignIDs[campaign.lowercased()] = id
                         campaignID = id
                     }
+                    if let actorID, let campaignID, campaignActorsSet.insert([campaignID, actorID]).inserted {
+                        try setCampaignActor.execute(arguments: [actorID, campaignID])
+                    }
                 }
                 let from = s.validFrom?.nanoseconds ?? Int64.min
-                let entryKey: [Int64?] = [indicatorID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence.map(Int64.init)]
+                let entryKey = EntryKey(
+                    indicator: indicatorID, actor: actorID, campaign: campaignID, from: from, until: s.validUntil?.nanoseconds,
+                    confidence: s.confidence)
                 guard seenEntries.insert(entryKey).inserted else { continue }  // a repeated row says nothing new
                 try insertEntry.execute(arguments: [indicatorID, sourceID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence])
             }
@@ -159,6 +183,26 @@ package final class GenevaStore: Sendable {
             summary.campaigns = Set(campaignIDs.values).count
             return summary
         }
+    }
+
+    private struct IndicatorKey: Hashable {
+        var kind: IndicatorKind
+        var value: String
+    }
+
+    private struct ActorKey: Hashable {
+        var name: String
+        var country: String?
+    }
+
+    /// What makes two statements of one source the same entry.
+    private struct EntryKey: Hashable {
+        var indicator: Int64
+        var actor: Int64?
+        var campaign: Int64?
+        var from: Int64
+        var until: Int64?
+        var confidence: Int?
     }
 
     private func upsertCampaign(_ db: Database, name: String, actorID: Int64?, sourceID: Int64) throws -> Int64 {
@@ -204,22 +248,31 @@ package final class GenevaStore: Sendable {
         return out.isEmpty ? "campaign" : out
     }
 
-    /// Every intel entry, for building an `IndicatorSet` snapshot.
-    package func indicatorEntries() throws(StorageError) -> [(indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?)] {
+    /// One intel entry as the matcher needs it.
+    package typealias IndicatorEntryRow = (indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?)
+
+    /// Calls `body` for every intel entry, streaming from the database so a
+    /// million entries never sit in one array (for building an
+    /// `IndicatorSet` snapshot).
+    package func forEachIndicatorEntry(_ body: (IndicatorEntryRow) throws -> Void) throws(StorageError) {
         try read { db in
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT i.id, i.kind, i.value, e.valid_from, e.valid_until
                 FROM intel_entry e JOIN indicator i ON i.id = e.indicator_id
-                ORDER BY i.id
                 """)
-            var result: [(indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?)] = []
             while let row = try rows.next() {
                 guard let kind = IndicatorKind(rawValue: row[1]) else { continue }
                 let until: Int64? = row[4]
-                result.append((row[0], kind, row[2], Timestamp(nanoseconds: row[3]), until.map(Timestamp.init(nanoseconds:))))
+                try body((row[0], kind, row[2], Timestamp(nanoseconds: row[3]), until.map(Timestamp.init(nanoseconds:))))
             }
-            return result
         }
+    }
+
+    /// Every intel entry, in one array (small stores and tests).
+    package func indicatorEntries() throws(StorageError) -> [IndicatorEntryRow] {
+        var result: [IndicatorEntryRow] = []
+        try forEachIndicatorEntry { result.append($0) }
+        return result
     }
 
     // MARK: Scans and sightings

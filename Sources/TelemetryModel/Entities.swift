@@ -132,10 +132,11 @@ package struct Sighting: Equatable, Hashable, Sendable {
 extension String {
     /// The string without leading and trailing ASCII spaces, tabs, CR and LF.
     package func trimmingASCIIWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
+        let u = utf8
+        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+        guard let first = u.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = u.lastIndex(where: { !isSpace($0) })!
+        if first == u.startIndex, last == u.index(before: u.endIndex) { return self }
         return String(self[first...last])
     }
 }

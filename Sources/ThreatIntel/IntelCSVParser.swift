@@ -10,28 +10,32 @@ package enum IntelCSVParser {
     package static let optionalColumns = ["actor", "actor_country", "campaign", "valid_from", "valid_until", "confidence"]
 
     package static func parse(_ bytes: [UInt8], source: String) throws(IntelImportError) -> IntelDocument {
-        var records = CSVReader.records(bytes)[...]
-        guard let header = records.popFirst() else {
-            throw IntelImportError(.empty, "\(source): empty intel file (a CSV header `kind,value,...` is required)")
-        }
+        var header: CSVReader.Record? = nil
         var column: [String: Int] = [:]
-        for (index, name) in header.fields.enumerated() {
-            let key = name.trimmingASCIIWhitespace().asciiLowercased()
-            if column[key] == nil { column[key] = index }
-        }
-        let missing = requiredColumns.filter { column[$0] == nil }
-        guard missing.isEmpty else {
-            let shown = header.fields.prefix(8).map { String($0.prefix(40)) }.joined(separator: ",")
-            throw IntelImportError(
-                .missingColumns,
-                "\(source): not an intel CSV: header lacks column(s) \(missing.joined(separator: ", ")) (header was \"\(shown)\")")
-        }
         var document = IntelDocument(source: source, format: .csv)
-        for record in records {
+        try CSVReader.forEachRecord(bytes) { (record: CSVReader.Record) throws(IntelImportError) in
+            guard header != nil else {
+                header = record
+                for (index, name) in record.fields.enumerated() {
+                    let key = name.trimmingASCIIWhitespace().asciiLowercased()
+                    if column[key] == nil { column[key] = index }
+                }
+                let missing = requiredColumns.filter { column[$0] == nil }
+                guard missing.isEmpty else {
+                    let shown = record.fields.prefix(8).map { String($0.prefix(40)) }.joined(separator: ",")
+                    throw IntelImportError(
+                        .missingColumns,
+                        "\(source): not an intel CSV: header lacks column(s) \(missing.joined(separator: ", ")) (header was \"\(shown)\")")
+                }
+                return
+            }
             switch parseRow(record, column: column) {
             case .success(let intel): document.records.append(intel)
             case .failure(let skip): document.skipped[skip.reason, default: 0] += 1
             }
+        }
+        guard header != nil else {
+            throw IntelImportError(.empty, "\(source): empty intel file (a CSV header `kind,value,...` is required)")
         }
         return document
     }

@@ -16,10 +16,33 @@ package enum IntelImporter {
             throw IntelImportError(.unreadable, "\(path): no such file")
         }
         if isDirectory.boolValue { return try loadFeed(directory: url) }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = readWholeFile(path) else {
             throw IntelImportError(.unreadable, "\(path): cannot be read")
         }
-        return try parse(Array(data), source: source)
+        return try parse(bytes, source: source)
+    }
+
+    /// The file's bytes read straight into one array (not via `Data`, which
+    /// would hold a second copy of a 600 MB bundle).
+    static func readWholeFile(_ path: String) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let size = try? handle.seekToEnd(), (try? handle.seek(toOffset: 0)) != nil else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        var filled = 0
+        let fd = handle.fileDescriptor
+        while filled < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                read(fd, buffer.baseAddress! + filled, buffer.count - filled)
+            }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            filled += n
+        }
+        if filled < bytes.count { bytes.removeLast(bytes.count - filled) }
+        // A file that grew while being read: take the rest too.
+        if let more = try? handle.readToEnd() { bytes.append(contentsOf: more) }
+        return bytes
     }
 
     package static func parse(_ bytes: [UInt8], source: String) throws(IntelImportError) -> IntelDocument {

@@ -166,6 +166,11 @@ package struct STIXCollector {
         for id in campaignOrder {
             doc.campaigns.append(CampaignStatement(name: campaigns[id]!, actor: campaignActors(id).first.flatMap { actors[$0]?.name }))
         }
+        // Resolved once per actor and campaign, not once per indicator.
+        var countries: [String: CountryCode] = [:]
+        for id in actorOrder { countries[id] = country(of: id) }
+        var attributions: [String: [String]] = [:]
+        for id in campaignOrder { attributions[id] = campaignActors(id) }
         for id in indicatorOrder {
             let indicator = indicators[id]!
             let targets = indicates[id] ?? []
@@ -173,7 +178,7 @@ package struct STIXCollector {
             let viaCampaigns = targets.filter { campaigns[$0] != nil }
             var pairs: [(actor: String?, campaign: String?)] = []
             for c in viaCampaigns {
-                let attributed = campaignActors(c)
+                let attributed = attributions[c] ?? []
                 let actorIDs = attributed.isEmpty ? direct : attributed
                 if actorIDs.isEmpty { pairs.append((nil, c)) }
                 for a in actorIDs { pairs.append((a, c)) }
@@ -186,7 +191,7 @@ package struct STIXCollector {
                 for pair in pairs {
                     doc.records.append(IntelStatement(
                         kind: kind, value: value, actor: pair.actor.flatMap { actors[$0]?.name },
-                        actorCountry: pair.actor.flatMap { country(of: $0) }, campaign: pair.campaign.flatMap { campaigns[$0] },
+                        actorCountry: pair.actor.flatMap { countries[$0] }, campaign: pair.campaign.flatMap { campaigns[$0] },
                         validFrom: indicator.validFrom, validUntil: indicator.validUntil, confidence: indicator.confidence))
                 }
             }

@@ -18,6 +18,12 @@ package enum CSVReader {
     /// Parses the whole input. Blank lines are skipped.
     package static func records(_ bytes: [UInt8]) -> [Record] {
         var result: [Record] = []
+        forEachRecord(bytes) { result.append($0) }
+        return result
+    }
+
+    /// Calls `body` with each record in order, holding one record at a time.
+    package static func forEachRecord<E: Error>(_ bytes: [UInt8], _ body: (Record) throws(E) -> Void) throws(E) {
         var i = 0
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
         var line = 1
@@ -33,12 +39,12 @@ package enum CSVReader {
             field.removeAll(keepingCapacity: true)
             fieldStarted = false
         }
-        func endRecord() {
+        func endRecord() throws(E) {
             endField()
             if !(fields.count == 1 && fields[0].isEmpty) {
-                result.append(Record(fields: fields, line: recordLine, isMalformed: malformed))
+                try body(Record(fields: fields, line: recordLine, isMalformed: malformed))
             }
-            fields = []
+            fields.removeAll(keepingCapacity: true)
             malformed = false
         }
         func append(_ c: UInt8) {
@@ -71,7 +77,7 @@ package enum CSVReader {
             case 0x0D where i + 1 < bytes.count && bytes[i + 1] == 0x0A:
                 break  // the LF ends the record
             case 0x0A:
-                endRecord()
+                try endRecord()
                 line += 1
                 recordLine = line
             default:
@@ -81,7 +87,6 @@ package enum CSVReader {
             i += 1
         }
         if inQuotes { malformed = true }
-        if !field.isEmpty || !fields.isEmpty || fieldStarted { endRecord() }
-        return result
+        if !field.isEmpty || !fields.isEmpty || fieldStarted { try endRecord() }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Storage
 import ThreatIntel
+import Indicators
 import Reporting
 import WireParsing
 
@@ -45,15 +46,41 @@ extension IntelCommand {
 
         @OptionGroup var store: StoreOptions
         @Option(help: "table or json.") var format: Format = .table
+        @Flag(help: "Also build the matching snapshot (IndicatorSet) a scan or sensor would use and report its size.")
+        var snapshot = false
 
         func run() throws {
             let stats: IntelStats
-            do { stats = try GenevaStore(path: store.path).intelStats() } catch { throw fail(error.description) }
+            var snapshotFigures: JSONValue? = nil
+            do {
+                let db = try GenevaStore(path: store.path)
+                stats = try db.intelStats()
+                if snapshot {
+                    let before = residentBytes()
+                    let set = try buildIndicatorSet(db)
+                    let after = residentBytes()
+                    snapshotFigures = .object([
+                        ("indicators", .int(set.count)), ("bytes", .int(set.memoryUsage)),
+                        ("resident_growth_bytes", after.map { .int(max(0, $0 - (before ?? 0))) } ?? .null),
+                    ])
+                }
+            } catch {
+                throw fail(error.description)
+            }
             switch format {
             case .json:
-                print(Stats.json(stats).serialized(pretty: true))
+                var json = Stats.json(stats)
+                if let snapshotFigures, case .object(var members) = json {
+                    members.append(("snapshot", snapshotFigures))
+                    json = .object(members)
+                }
+                print(json.serialized(pretty: true))
             case .table:
                 print(Stats.text(stats), terminator: "")
+                if let s = snapshotFigures {
+                    print("\nSnapshot: \(s["indicators"]?.int ?? 0) indicators in \(s["bytes"]?.int ?? 0) bytes "
+                        + "(resident growth \(s["resident_growth_bytes"]?.int.map(String.init) ?? "unknown") bytes)")
+                }
             }
         }
 

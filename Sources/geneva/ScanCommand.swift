@@ -24,9 +24,7 @@ struct ScanCommand: ParsableCommand {
             guard try db.customer(id: customer) != nil else {
                 throw fail("unknown customer id \(customer.debugDescription); import it first with `geneva customers import`")
             }
-            indicators = IndicatorSet(entries: try db.indicatorEntries().map {
-                IndicatorEntry(indicatorID: $0.indicatorID, kind: $0.kind, value: $0.value, validFrom: $0.validFrom, validUntil: $0.validUntil)
-            })
+            indicators = try buildIndicatorSet(db)
         } catch let error as StorageError {
             throw fail(error.description)
         }
@@ -79,4 +77,21 @@ struct ObservablesCommand: ParsableCommand {
             ("offset", .int(Int(o.offset))),
         ]).serialized()
     }
+}
+
+/// The matching snapshot of everything in the store, streamed entry by entry.
+func buildIndicatorSet(_ db: GenevaStore) throws(StorageError) -> IndicatorSet {
+    var builder = IndicatorSet.Builder()
+    try db.forEachIndicatorEntry {
+        builder.add(indicatorID: $0.indicatorID, kind: $0.kind, value: $0.value, validFrom: $0.validFrom, validUntil: $0.validUntil)
+    }
+    return builder.freeze()
+}
+
+/// Resident set size of this process (Linux `/proc/self/statm`), if known.
+func residentBytes() -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
