@@ -23,6 +23,7 @@ let package = Package(
         // Decoders
         .target(name: "PacketDecoding", dependencies: ["WireParsing"], swiftSettings: strict),
         .target(name: "AppProtocols", dependencies: ["WireParsing"], swiftSettings: strict),
+        .target(name: "MailLogs", dependencies: ["WireParsing", "TelemetryModel"], swiftSettings: strict),
         // Domain
         .target(name: "Indicators", dependencies: ["TelemetryModel"], swiftSettings: strict),
         .target(name: "ThreatIntel", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
@@ -34,13 +35,13 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Pipeline",
-            dependencies: ["PacketDecoding", "AppProtocols", "Indicators", "TelemetryModel", "WireParsing"],
+            dependencies: ["PacketDecoding", "AppProtocols", "MailLogs", "Indicators", "TelemetryModel", "WireParsing"],
             swiftSettings: strict),
         // Executable: @main and subcommands only.
         .executableTarget(
             name: "geneva",
             dependencies: [
-                "Pipeline", "Storage", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing",
+                "Pipeline", "MailLogs", "Storage", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "TelemetryModelTests", dependencies: ["GenevaTestSupport", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "PacketDecodingTests", dependencies: ["GenevaTestSupport", "PacketDecoding", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "AppProtocolsTests", dependencies: ["GenevaTestSupport", "AppProtocols", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "MailLogsTests", dependencies: ["GenevaTestSupport", "MailLogs", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "IndicatorsTests", dependencies: ["GenevaTestSupport", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "ThreatIntelTests", dependencies: ["GenevaTestSupport", "ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel", "WireParsing"], swiftSettings: strict),

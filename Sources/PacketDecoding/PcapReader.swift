@@ -144,6 +144,9 @@ package struct PcapFileHeader: Sendable, Equatable {
         }
     }
 
+    /// Whether the first bytes carry a classic pcap magic number.
+    package static func looksLikePcap(_ data: ArraySlice<UInt8>) -> Bool { magicOrder(data) != nil }
+
     package init(_ data: ArraySlice<UInt8>) throws {
         guard data.count >= PcapReader.fileHeaderLength else {
             throw PcapError.truncatedFileHeader(length: data.count)

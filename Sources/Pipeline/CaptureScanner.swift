@@ -1,10 +1,11 @@
 import Foundation
 import Indicators
+import MailLogs
 import PacketDecoding
 import TelemetryModel
 import WireParsing
 
-/// A file that cannot be scanned at all (unreadable, not a capture).
+/// A file that cannot be scanned at all (unreadable, neither a capture nor a mail log).
 package struct ScanError: Error, Equatable, CustomStringConvertible {
     package var path: String
     package var reason: String
@@ -12,39 +13,69 @@ package struct ScanError: Error, Equatable, CustomStringConvertible {
     package var description: String { "\(path): \(reason)" }
 }
 
-/// The outcome of reading one capture file.
+/// What kind of input a file turned out to be (detected by content).
+package enum InputKind: String, Sendable {
+    case pcap
+    case maillog
+}
+
+/// The outcome of reading one input file.
 package struct CaptureSummary: Sendable {
     package var source: String
+    package var kind: InputKind
+    /// Packets (captures) or lines (mail logs).
     package var records: Int
     package var bytes: Int64
     package var observables: Int
     package var firstTime: Timestamp?
     package var lastTime: Timestamp?
     package var anomalies: AnomalyCounts
+
+    package var recordNoun: String { kind == .pcap ? "packets" : "lines" }
 }
 
-/// Reads capture files from disk in fixed-size chunks and drives
-/// ``CaptureDecoder``; with an ``IndicatorSet`` it turns observables into
-/// sightings.
+/// How to read inputs whose format does not say everything (mail logs:
+/// RFC 3164 stamps have no year, Exim's no zone).
+package struct ScanOptions: Sendable {
+    package var clock: LogClock
+
+    package init(clock: LogClock) {
+        self.clock = clock
+    }
+
+    /// Logs read as of now, in UTC.
+    package static var standard: ScanOptions {
+        ScanOptions(clock: LogClock(reference: Timestamp(seconds: Int64(Date().timeIntervalSince1970))))
+    }
+}
+
+/// Reads input files from disk in fixed-size chunks, detects what they are
+/// by content (pcap magic, else mail-log lines) and drives the matching
+/// decoder; with an ``IndicatorSet`` it turns observables into sightings.
 package enum CaptureScanner {
     /// Read size: large enough to amortise syscalls, small enough that memory
     /// stays flat whatever the file size.
     package static let chunkSize = 1 << 20
 
+    private enum Decoder {
+        case capture(CaptureDecoder)
+        case mail(MailLogDecoder)
+    }
+
     /// Every observable of the file at `path`, in file order.
     package static func observables(
-        path: String, chunkSize: Int = chunkSize, _ emit: (Observable) throws -> Void
+        path: String, options: ScanOptions = .standard, chunkSize: Int = chunkSize, _ emit: (Observable) throws -> Void
     ) throws -> CaptureSummary {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            throw ScanError(path: path, reason: "is a directory, not a capture file")
+            throw ScanError(path: path, reason: "is a directory, not a capture or log file")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permission denied?)" : "no such file"
             throw ScanError(path: path, reason: reason)
         }
         defer { try? handle.close() }
-        var decoder = CaptureDecoder(source: path)
+        var decoder: Decoder? = nil
         do {
             while true {
                 let data: Data?
@@ -54,25 +85,67 @@ package enum CaptureScanner {
                     throw ScanError(path: path, reason: "read failed: \(error.localizedDescription)")
                 }
                 guard let data, !data.isEmpty else { break }
-                try decoder.feed(Array(data)[...], emit)
+                let chunk = Array(data)[...]
+                if decoder == nil { decoder = try detect(chunk, path: path, options: options) }
+                switch decoder! {
+                case .capture(var d):
+                    decoder = nil  // keep the decoder uniquely referenced while it mutates
+                    try d.feed(chunk, emit)
+                    decoder = .capture(d)
+                case .mail(var d):
+                    decoder = nil
+                    try d.feed(chunk, emit)
+                    decoder = .mail(d)
+                }
             }
-            try decoder.finish()
+            switch decoder {
+            case nil:
+                throw ScanError(path: path, reason: "empty file")
+            case .capture(var d)?:
+                try d.finish()
+                return CaptureSummary(
+                    source: path, kind: .pcap, records: d.recordCount, bytes: d.bytesConsumed, observables: d.observableCount,
+                    firstTime: d.firstTime, lastTime: d.lastTime, anomalies: d.anomalies)
+            case .mail(var d)?:
+                try d.finish(emit)
+                guard d.mailLines > 0 else {
+                    throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log: no Postfix, Exim, Sendmail or Exchange line among \(d.lineCount) lines")
+                }
+                var anomalies = d.anomalies
+                if d.assembler.evicted > 0 { anomalies.record(Anomaly("maillog.message_evicted"), count: d.assembler.evicted) }
+                return CaptureSummary(
+                    source: path, kind: .maillog, records: d.lineCount, bytes: d.bytesConsumed, observables: d.observableCount,
+                    firstTime: d.firstTime, lastTime: d.lastTime, anomalies: anomalies)
+            }
         } catch let error as PcapError {
             throw ScanError(path: path, reason: error.description)
         }
-        return CaptureSummary(
-            source: path, records: decoder.recordCount, bytes: decoder.bytesConsumed, observables: decoder.observableCount,
-            firstTime: decoder.firstTime, lastTime: decoder.lastTime, anomalies: decoder.anomalies)
+    }
+
+    private static func detect(_ first: ArraySlice<UInt8>, path: String, options: ScanOptions) throws -> Decoder {
+        if first.count >= 4, PcapFileHeader.looksLikePcap(first) {
+            return .capture(CaptureDecoder(source: path))
+        }
+        if first.starts(with: [0x1F, 0x8B]) {
+            throw ScanError(path: path, reason: "gzip-compressed input is not supported yet (decompress it first)")
+        }
+        if first.starts(with: [0x0A, 0x0D, 0x0D, 0x0A]) {
+            throw ScanError(path: path, reason: "pcapng is not supported yet (convert with `editcap -F pcap`)")
+        }
+        if first.prefix(512).contains(0x00) {
+            throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log (binary data)")
+        }
+        return .mail(MailLogDecoder(source: path, clock: options.clock))
     }
 
     /// Scans one file for `customerID`'s `sensor` against `indicators`;
     /// sightings are de-duplicated by identity.
     package static func scan(
-        path: String, customerID: String, sensor: String, indicators: IndicatorSet
+        path: String, customerID: String, sensor: String, indicators: IndicatorSet, options: ScanOptions = .standard
     ) throws -> (summary: CaptureSummary, sightings: [Sighting]) {
         var sightings: [Sighting] = []
         var seen = Set<Sighting.Identity>()
-        let summary = try observables(path: path) { observable in
+        let summary = try observables(path: path, options: options) { observable in
             for match in indicators.matches(observable) {
                 let sighting = Sighting(
                     indicatorID: match.indicatorID, customerID: customerID, sensor: sensor, time: observable.time,

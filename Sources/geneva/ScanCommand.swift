@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Indicators
+import MailLogs
 import Pipeline
 import Reporting
 import Storage
@@ -14,9 +15,12 @@ struct ScanCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Customer the captures belong to.") var customer: String
     @Option(help: "Sensor name (unique per customer).") var sensor: String = "default"
-    @Argument(help: "Capture files (classic pcap).") var files: [String]
+    @OptionGroup var logOptions: LogReadingOptions
+    @Argument(help: "Capture files (classic pcap) and mail logs (Postfix, Exim, Sendmail, Exchange); detected by content.")
+    var files: [String]
 
     func run() throws {
+        let options = try logOptions.scanOptions()
         let db: GenevaStore
         let indicators: IndicatorSet
         do {
@@ -30,12 +34,13 @@ struct ScanCommand: ParsableCommand {
         }
         if indicators.count == 0 { warn("no intel imported yet: nothing can be sighted (run `geneva intel import` first)") }
         try forEachFile(files) { file in
-            let (summary, sightings) = try CaptureScanner.scan(path: file, customerID: customer, sensor: sensor, indicators: indicators)
+            let (summary, sightings) = try CaptureScanner.scan(
+                path: file, customerID: customer, sensor: sensor, indicators: indicators, options: options)
             let record = GenevaStore.ScanRecord(
                 customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
                 records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
             let inserted = try db.recordScan(record, sightings: sightings)
-            var line = "\(file): \(summary.records) packets, \(summary.observables) observables, "
+            var line = "\(file): \(summary.records) \(summary.recordNoun), \(summary.observables) observables, "
                 + "\(sightings.count) sighting\(sightings.count == 1 ? "" : "s") (\(inserted) new)"
             if !summary.anomalies.isEmpty { line += "; anomalies: \(formatCounts(summary.anomalies.counts))" }
             print(line)
@@ -50,12 +55,14 @@ struct ObservablesCommand: ParsableCommand {
     enum Format: String, ExpressibleByArgument { case table, ndjson }
 
     @Option(help: "table or ndjson.") var format: Format = .table
-    @Argument(help: "Capture files.") var files: [String]
+    @OptionGroup var logOptions: LogReadingOptions
+    @Argument(help: "Capture files and mail logs.") var files: [String]
 
     func run() throws {
+        let options = try logOptions.scanOptions()
         try forEachFile(files) { file in
             var rows: [[String]] = []
-            let summary = try CaptureScanner.observables(path: file) { o in
+            let summary = try CaptureScanner.observables(path: file, options: options) { o in
                 switch format {
                 case .ndjson:
                     print(ObservablesCommand.ndjson(o, source: file))
@@ -64,7 +71,7 @@ struct ObservablesCommand: ParsableCommand {
                 }
             }
             if format == .table {
-                print(ReportRenderer.table(header: ["time", "evidence", "value", "flow", "offset"], rows: rows), terminator: "")
+                print(ReportRenderer.table(header: ["time", "evidence", "value", "flow/message", "offset/line"], rows: rows), terminator: "")
             }
             if !summary.anomalies.isEmpty { warn("\(file): anomalies: \(formatCounts(summary.anomalies.counts))") }
         }
@@ -94,4 +101,32 @@ func residentBytes() -> Int? {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// How mail-log timestamps are read (`scan`, `observables`).
+struct LogReadingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Date the logs were read as of (RFC 3339 or YYYY-MM-DD): syslog stamps without a year are placed in the 12 months up to it. Default: now.",
+        valueName: "date"))
+    var logReference: String?
+
+    @Option(help: ArgumentHelp("UTC offset of log stamps without a zone (RFC 3164 syslog, Exim), e.g. +02:00. Default: +00:00.", valueName: "offset"))
+    var logUtcOffset: String?
+
+    func scanOptions() throws -> ScanOptions {
+        var options = ScanOptions.standard
+        if let text = logReference {
+            guard let t = Timestamp(parsing: text) else { throw fail("--log-reference \(text.prefix(40).debugDescription): not a date") }
+            options.clock.reference = t
+        }
+        if let text = logUtcOffset {
+            let b = Array(text.utf8)
+            guard b.count == 6, b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-"), b[3] == UInt8(ascii: ":"),
+                let h = Int64(String(decoding: b[1..<3], as: UTF8.self)), let m = Int64(String(decoding: b[4..<6], as: UTF8.self)),
+                h < 24, m < 60
+            else { throw fail("--log-utc-offset \(text.prefix(40).debugDescription): expected ±hh:mm") }
+            options.clock.utcOffsetSeconds = (h * 3600 + m * 60) * (b[0] == UInt8(ascii: "-") ? -1 : 1)
+        }
+        return options
+    }
 }

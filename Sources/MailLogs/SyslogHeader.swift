@@ -1,0 +1,161 @@
+import TelemetryModel
+
+/// How to read the timestamps of a log: RFC 3164 lines carry no year and
+/// Exim's mainlog no zone.
+package struct LogClock: Sendable, Equatable {
+    /// RFC 3164 stamps are placed in the twelve months up to this time (plus a
+    /// day of slack for clock skew), which also handles the December →
+    /// January roll-over: `Dec 31` read in January belongs to last year.
+    package var reference: Timestamp
+    /// Offset of the logs' local time from UTC, in seconds (zone-less stamps).
+    package var utcOffsetSeconds: Int64
+
+    package init(reference: Timestamp, utcOffsetSeconds: Int64 = 0) {
+        self.reference = reference
+        self.utcOffsetSeconds = utcOffsetSeconds
+    }
+
+    static let months: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// `Mmm dd hh:mm:ss` (day space-padded or not); returns the time and the
+    /// index after the stamp.
+    func rfc3164(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
+        guard line.count >= 15 else { return nil }
+        let s = line.startIndex
+        var month: Int64 = 0
+        for (i, name) in LogClock.months.enumerated() where ByteText.hasPrefix(line, name) {
+            month = Int64(i + 1)
+            break
+        }
+        guard month > 0, line[s + 3] == 0x20 else { return nil }
+        var i = s + 4
+        if line[i] == 0x20 { i += 1 }
+        guard let day = LogClock.digits(line, &i, max: 2), (1...31).contains(day), i < line.endIndex, line[i] == 0x20 else { return nil }
+        i += 1
+        guard let (secondOfDay, end) = LogClock.clock(line, i) else { return nil }
+        let refYear = reference.components.year
+        for year in [refYear, refYear - 1] {
+            guard day <= Timestamp.daysIn(month: month, year: year) else { continue }
+            let seconds = Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400 + secondOfDay - utcOffsetSeconds
+            let t = Timestamp(seconds: seconds)
+            if t.nanoseconds <= reference.nanoseconds + 86_400 * 1_000_000_000 { return (t, end) }
+        }
+        return nil
+    }
+
+    /// `YYYY-MM-DD`, then `T` or space, then `hh:mm:ss[.frac]`, then an
+    /// optional `Z` / `±hh:mm` / ` ±hhmm` zone (zone-less stamps use
+    /// ``utcOffsetSeconds``).
+    func iso(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
+        var i = line.startIndex
+        guard let year = LogClock.digits(line, &i, max: 4), i - line.startIndex == 4, i < line.endIndex, line[i] == 0x2D else { return nil }
+        i += 1
+        guard let month = LogClock.digits(line, &i, max: 2), (1...12).contains(month), i < line.endIndex, line[i] == 0x2D else { return nil }
+        i += 1
+        guard let day = LogClock.digits(line, &i, max: 2), day >= 1, day <= Timestamp.daysIn(month: month, year: year),
+            i < line.endIndex, line[i] == 0x54 || line[i] == 0x20
+        else { return nil }
+        i += 1
+        guard let (secondOfDay, afterClock) = LogClock.clock(line, i) else { return nil }
+        i = afterClock
+        var nanos: Int64 = 0
+        if i < line.endIndex, line[i] == 0x2E {
+            i += 1
+            var digits = 0
+            while i < line.endIndex, line[i] >= 0x30, line[i] <= 0x39 {
+                if digits < 9 { nanos = nanos * 10 + Int64(line[i] - 0x30); digits += 1 }
+                i += 1
+            }
+            for _ in digits..<9 { nanos *= 10 }
+        }
+        var offset = utcOffsetSeconds
+        if i < line.endIndex, line[i] == 0x5A {
+            offset = 0
+            i += 1
+        } else if i + 5 < line.endIndex, line[i] == 0x2B || line[i] == 0x2D, line[i + 3] == 0x3A {
+            var j = i + 1
+            if let h = LogClock.digits(line, &j, max: 2), line[j] == 0x3A {
+                j += 1
+                if let m = LogClock.digits(line, &j, max: 2) {
+                    offset = (h * 3600 + m * 60) * (line[i] == 0x2D ? -1 : 1)
+                    i = j
+                }
+            }
+        } else if i + 5 < line.endIndex, line[i] == 0x20, line[i + 1] == 0x2B || line[i + 1] == 0x2D {
+            // Exim's ` +0100` when log_timezone is set.
+            var j = i + 2
+            if let hhmm = LogClock.digits(line, &j, max: 4), j - i == 6 {
+                offset = (hhmm / 100 * 3600 + hhmm % 100 * 60) * (line[i + 1] == 0x2D ? -1 : 1)
+                i = j
+            }
+        }
+        let seconds = Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400 + secondOfDay - offset
+        return (Timestamp(seconds: seconds, nanoseconds: nanos), i)
+    }
+
+    static func clock(_ line: ArraySlice<UInt8>, _ start: Int) -> (Int64, Int)? {
+        var i = start
+        guard let h = digits(line, &i, max: 2), h < 24, i < line.endIndex, line[i] == 0x3A else { return nil }
+        i += 1
+        guard let m = digits(line, &i, max: 2), m < 60, i < line.endIndex, line[i] == 0x3A else { return nil }
+        i += 1
+        guard let sec = digits(line, &i, max: 2), sec < 61 else { return nil }
+        return (h * 3600 + m * 60 + min(sec, 59), i)
+    }
+
+    static func digits(_ line: ArraySlice<UInt8>, _ i: inout Int, max: Int) -> Int64? {
+        var v: Int64 = 0
+        var n = 0
+        while i < line.endIndex, n < max, line[i] >= 0x30, line[i] <= 0x39 {
+            v = v * 10 + Int64(line[i] - 0x30)
+            i += 1
+            n += 1
+        }
+        return n > 0 ? v : nil
+    }
+}
+
+/// `TIMESTAMP HOST PROGRAM[PID]: MESSAGE` (RFC 3164 or an RFC 3339 stamp,
+/// as rsyslog writes with high-precision timestamps).
+struct SyslogLine {
+    var time: Timestamp
+    var host: ArraySlice<UInt8>
+    /// `postfix/smtpd`, `postfix-170.55.103.23/smtpd`, `sm-mta`, `exim`.
+    var program: ArraySlice<UInt8>
+    var pid: ArraySlice<UInt8>
+    var message: ArraySlice<UInt8>
+
+    init?(_ line: ArraySlice<UInt8>, clock: LogClock) {
+        guard let first = line.first else { return nil }
+        let stamp = (first >= 0x30 && first <= 0x39) ? clock.iso(line) : clock.rfc3164(line)
+        guard let (time, afterStamp) = stamp, afterStamp < line.endIndex, line[afterStamp] == 0x20 else { return nil }
+        self.time = time
+        var i = afterStamp + 1
+        // Some configurations log `<facility.priority>` before the host.
+        if i < line.endIndex, line[i] == UInt8(ascii: "<"), let close = line[i...].firstIndex(of: UInt8(ascii: ">")),
+            close + 1 < line.endIndex, line[close + 1] == 0x20
+        {
+            i = close + 2
+        }
+        let hostStart = i
+        while i < line.endIndex, line[i] != 0x20 { i += 1 }
+        host = line[hostStart..<i]
+        guard i < line.endIndex else { return nil }
+        i += 1
+        let programStart = i
+        while i < line.endIndex, line[i] != 0x5B, line[i] != 0x3A, line[i] != 0x20 { i += 1 }
+        program = line[programStart..<i]
+        guard !program.isEmpty, i < line.endIndex else { return nil }
+        pid = line[i..<i]
+        if line[i] == 0x5B {
+            let pidStart = i + 1
+            guard let close = line[pidStart...].firstIndex(of: 0x5D) else { return nil }
+            pid = line[pidStart..<close]
+            i = close + 1
+        }
+        guard i < line.endIndex, line[i] == 0x3A else { return nil }
+        i += 1
+        if i < line.endIndex, line[i] == 0x20 { i += 1 }
+        message = line[i...]
+    }
+}
