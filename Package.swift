@@ -29,13 +29,15 @@ let package = Package(
         .target(name: "ThreatIntel", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
         .target(name: "Reporting", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
         // Edges
+        // zlib (apt: zlib1g-dev), imported privately by Pipeline for .gz inputs.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Storage",
             dependencies: ["TelemetryModel", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .target(
             name: "Pipeline",
-            dependencies: ["PacketDecoding", "AppProtocols", "MailLogs", "Indicators", "TelemetryModel", "WireParsing"],
+            dependencies: ["PacketDecoding", "AppProtocols", "MailLogs", "Indicators", "TelemetryModel", "WireParsing", "CZlib"],
             swiftSettings: strict),
         // Executable: @main and subcommands only.
         .executableTarget(
@@ -57,7 +59,7 @@ let package = Package(
         .testTarget(name: "ThreatIntelTests", dependencies: ["GenevaTestSupport", "ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),
-        .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "Indicators", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "MailLogs", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva"], swiftSettings: strict),
     ]
 )

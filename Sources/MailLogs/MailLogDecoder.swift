@@ -52,7 +52,7 @@ package struct MailLogDecoder: Sendable {
                 discarding = false
                 pending.removeAll(keepingCapacity: true)
             } else if pending.isEmpty {
-                try line(chunk[start..<newline], emit)
+                if newline - start > MailLogDecoder.maxLineLength { tooLong() } else { try line(chunk[start..<newline], emit) }
             } else {
                 pending.append(contentsOf: chunk[start..<newline])
                 let joined = pending
@@ -80,7 +80,7 @@ package struct MailLogDecoder: Sendable {
         if !pending.isEmpty, !discarding {
             let last = pending
             pending = []
-            try line(last[...], emit)
+            if last.count > MailLogDecoder.maxLineLength { tooLong() } else { try line(last[...], emit) }
         }
         pending = []
         discarding = false
@@ -121,6 +121,7 @@ package struct MailLogDecoder: Sendable {
             time = t
             EximParser.parse(text[(end + 1)...], into: &event)
             program = Array("exim".utf8)[...]
+            sessionKey = "exim"
         } else if let syslog = SyslogLine(text, clock: clock) {
             time = syslog.time
             program = syslog.program
@@ -147,6 +148,7 @@ package struct MailLogDecoder: Sendable {
             time = t
             EximParser.parse(text[(end + 1)...], into: &event)
             program = Array("exim".utf8)[...]
+            sessionKey = "exim"
         } else {
             anomalies.record(Anomaly("maillog.unparsed_line"))
             return

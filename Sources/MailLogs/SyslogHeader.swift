@@ -19,7 +19,7 @@ package struct LogClock: Sendable, Equatable {
 
     /// `Mmm dd hh:mm:ss` (day space-padded or not); returns the time and the
     /// index after the stamp.
-    func rfc3164(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
+    package func rfc3164(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
         guard line.count >= 15 else { return nil }
         let s = line.startIndex
         var month: Int64 = 0
@@ -46,7 +46,7 @@ package struct LogClock: Sendable, Equatable {
     /// `YYYY-MM-DD`, then `T` or space, then `hh:mm:ss[.frac]`, then an
     /// optional `Z` / `±hh:mm` / ` ±hhmm` zone (zone-less stamps use
     /// ``utcOffsetSeconds``).
-    func iso(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
+    package func iso(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
         var i = line.startIndex
         guard let year = LogClock.digits(line, &i, max: 4), i - line.startIndex == 4, i < line.endIndex, line[i] == 0x2D else { return nil }
         i += 1

@@ -56,6 +56,8 @@ package enum CaptureScanner {
     /// Read size: large enough to amortise syscalls, small enough that memory
     /// stays flat whatever the file size.
     package static let chunkSize = 1 << 20
+    /// Bytes looked at to tell a capture from a log (magic numbers, NULs in text).
+    static let detectionLength = 512
 
     private enum Decoder {
         case capture(CaptureDecoder)
@@ -76,45 +78,107 @@ package enum CaptureScanner {
         }
         defer { try? handle.close() }
         var decoder: Decoder? = nil
+        var inflater: GzipInflater? = nil
+        var extraAnomalies = AnomalyCounts()
+        var compressedBytes: Int64 = 0
+
+        /// Bytes held until there are enough to tell what the input is.
+        var head: [UInt8] = []
+
+        /// Detects on the first ``detectionLength`` (decompressed) bytes, then feeds the decoder.
+        func process(_ chunk: ArraySlice<UInt8>) throws {
+            var chunk = chunk
+            if decoder == nil {
+                head.append(contentsOf: chunk)
+                guard head.count >= CaptureScanner.detectionLength else { return }
+                decoder = try detect(head[...], path: path, options: options)
+                chunk = head[...]
+                head = []
+            }
+            switch decoder! {
+            case .capture(var d):
+                decoder = nil  // keep the decoder uniquely referenced while it mutates
+                try d.feed(chunk, emit)
+                decoder = .capture(d)
+            case .mail(var d):
+                decoder = nil
+                try d.feed(chunk, emit)
+                decoder = .mail(d)
+            }
+        }
+
         do {
-            while true {
+            var rawHead: [UInt8]? = []  // the first bytes, until gzip or not is known
+            var atEnd = false
+            while !atEnd {
                 let data: Data?
                 do {
                     data = try handle.read(upToCount: chunkSize)
                 } catch {
                     throw ScanError(path: path, reason: "read failed: \(error.localizedDescription)")
                 }
-                guard let data, !data.isEmpty else { break }
-                let chunk = Array(data)[...]
-                if decoder == nil { decoder = try detect(chunk, path: path, options: options) }
-                switch decoder! {
-                case .capture(var d):
-                    decoder = nil  // keep the decoder uniquely referenced while it mutates
-                    try d.feed(chunk, emit)
-                    decoder = .capture(d)
-                case .mail(var d):
-                    decoder = nil
-                    try d.feed(chunk, emit)
-                    decoder = .mail(d)
+                var chunk: ArraySlice<UInt8>
+                if let data, !data.isEmpty {
+                    chunk = Array(data)[...]
+                    compressedBytes += Int64(chunk.count)
+                } else {
+                    atEnd = true
+                    chunk = []
                 }
+                if var head = rawHead {
+                    head.append(contentsOf: chunk)
+                    guard head.count >= 2 || atEnd else {
+                        rawHead = head
+                        continue
+                    }
+                    if head.starts(with: [0x1F, 0x8B]) {
+                        do { inflater = try GzipInflater() } catch { throw ScanError(path: path, reason: "cannot start gzip decompression") }
+                    }
+                    chunk = head[...]
+                    rawHead = nil
+                }
+                if chunk.isEmpty { continue }
+                if let inflater {
+                    do {
+                        try inflater.inflate(chunk, process)
+                    } catch GzipInflater.Failure.corrupt {
+                        // Keep what decompressed before the damage, as for a corrupt pcap record.
+                        extraAnomalies.record(Anomaly("gzip.corrupt_data"))
+                        break
+                    }
+                } else {
+                    try process(chunk)
+                }
+            }
+            if decoder == nil, !head.isEmpty {
+                decoder = try detect(head[...], path: path, options: options)
+                let rest = head
+                head = []
+                try process(rest[...])
+            }
+            if let inflater, !inflater.atMemberEnd, decoder != nil {
+                extraAnomalies.record(Anomaly("gzip.truncated"))
             }
             switch decoder {
             case nil:
-                throw ScanError(path: path, reason: "empty file")
+                throw ScanError(path: path, reason: inflater == nil ? "empty file" : "empty or unreadable gzip stream")
             case .capture(var d)?:
                 try d.finish()
+                var anomalies = d.anomalies
+                anomalies.merge(extraAnomalies)
                 return CaptureSummary(
-                    source: path, kind: .pcap, records: d.recordCount, bytes: d.bytesConsumed, observables: d.observableCount,
-                    firstTime: d.firstTime, lastTime: d.lastTime, anomalies: d.anomalies)
+                    source: path, kind: .pcap, records: d.recordCount, bytes: compressedBytes, observables: d.observableCount,
+                    firstTime: d.firstTime, lastTime: d.lastTime, anomalies: anomalies)
             case .mail(var d)?:
                 try d.finish(emit)
                 guard d.mailLines > 0 else {
                     throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log: no Postfix, Exim, Sendmail or Exchange line among \(d.lineCount) lines")
                 }
                 var anomalies = d.anomalies
+                anomalies.merge(extraAnomalies)
                 if d.assembler.evicted > 0 { anomalies.record(Anomaly("maillog.message_evicted"), count: d.assembler.evicted) }
                 return CaptureSummary(
-                    source: path, kind: .maillog, records: d.lineCount, bytes: d.bytesConsumed, observables: d.observableCount,
+                    source: path, kind: .maillog, records: d.lineCount, bytes: compressedBytes, observables: d.observableCount,
                     firstTime: d.firstTime, lastTime: d.lastTime, anomalies: anomalies)
             }
         } catch let error as PcapError {
@@ -125,9 +189,6 @@ package enum CaptureScanner {
     private static func detect(_ first: ArraySlice<UInt8>, path: String, options: ScanOptions) throws -> Decoder {
         if first.count >= 4, PcapFileHeader.looksLikePcap(first) {
             return .capture(CaptureDecoder(source: path))
-        }
-        if first.starts(with: [0x1F, 0x8B]) {
-            throw ScanError(path: path, reason: "gzip-compressed input is not supported yet (decompress it first)")
         }
         if first.starts(with: [0x0A, 0x0D, 0x0D, 0x0A]) {
             throw ScanError(path: path, reason: "pcapng is not supported yet (convert with `editcap -F pcap`)")
