@@ -131,10 +131,20 @@ package struct IndicatorSet: Sendable {
         case .domain:
             return matchDomain(observable.value, at: observable.time)
         case .email:
-            return matchExact(.email, observable.value, at: observable.time)
+            return matchEmail(observable.value, at: observable.time)
         case .url:
             return matchExact(.url, observable.value, at: observable.time)
         case nil, .ipv4, .ipv6, .cidr, .md5, .sha1, .sha256:
+            // Fast path: a dotted quad that parses is already canonical (the
+            // parser rejects leading zeros), so its bytes are the lookup key.
+            var value = observable.value  // `withUTF8` needs a mutable string
+            if value.utf8.count <= 15, IPAddress.isCanonicalIPv4(value.utf8) {
+                let k = IndicatorSet.slot(.ipv4)
+                guard !tables[k].ids.isEmpty else { return [] }
+                return value.withUTF8 { bytes in
+                    tables[k].values.find(bytes).flatMap { hit(k, $0, at: observable.time) }.map { [$0] } ?? []
+                }
+            }
             if let address = IPAddress(observable.value) {
                 let kind: IndicatorKind = address.bitWidth == 32 ? .ipv4 : .ipv6
                 return matchExact(kind, address.description, at: observable.time)
@@ -150,6 +160,27 @@ package struct IndicatorSet: Sendable {
             let index = tables[k].values.find(value.utf8)
         else { return [] }
         return hit(k, index, at: time).map { [$0] } ?? []
+    }
+
+    /// E-mail lookup. Fast path: a plain ASCII address is looked up as its
+    /// lower-case bytes, which is its normal form unless it needs trimming,
+    /// brackets or a trailing dot removed (then the full normaliser runs).
+    package func matchEmail(_ raw: String, at time: Timestamp) -> [IndicatorMatch] {
+        let k = IndicatorSet.slot(.email)
+        guard !tables[k].ids.isEmpty else { return [] }
+        let bytes = raw.utf8
+        let plain = bytes.count <= 254 && bytes.last != UInt8(ascii: ".")
+            && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
+        guard plain else { return matchExact(.email, raw, at: time) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: raw.utf8.count) { buffer in
+            var n = 0
+            for c in raw.utf8 {
+                buffer[n] = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
+                n += 1
+            }
+            let lowered = UnsafeBufferPointer(rebasing: buffer[0..<n])
+            return tables[k].values.find(lowered).flatMap { hit(k, $0, at: time) }.map { [$0] } ?? []
+        }
     }
 
     /// Domain lookup by label suffix: `a.cdn-updates.net` matches the

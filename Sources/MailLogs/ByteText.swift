@@ -120,4 +120,51 @@ enum ByteText {
         let a = s[start..<end]
         return PostfixParser.looksLikeAddress(a) ? a : nil
     }
+
+    /// Byte equality with a literal.
+    @inline(__always)
+    static func equals(_ s: ArraySlice<UInt8>, _ literal: StaticString) -> Bool {
+        s.count == literal.utf8CodeUnitCount && hasPrefix(s, literal)
+    }
+
+    /// The next `\n` at or after `from`, by a word-at-a-time scan.
+    @inline(__always)
+    static func firstNewline(in s: ArraySlice<UInt8>, from: Int) -> Int? {
+        s.withUnsafeBufferPointer { buffer -> Int? in
+            // Invariant: offsets below stay within 0..<buffer.count.
+            let base = s.startIndex
+            var i = from - base
+            let n = buffer.count
+            while i + 8 <= n {
+                let word = UnsafeRawPointer(buffer.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                let x = word ^ 0x0A0A_0A0A_0A0A_0A0A
+                if (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0 { break }
+                i += 8
+            }
+            while i < n {
+                if buffer[i] == 0x0A { return base + i }
+                i += 1
+            }
+            return nil
+        }
+    }
+
+    /// Whether the line holds a NUL byte (binary data).
+    @inline(__always)
+    static func containsNUL(_ s: ArraySlice<UInt8>) -> Bool {
+        s.withUnsafeBufferPointer { buffer in
+            var i = 0
+            let n = buffer.count
+            while i + 8 <= n {
+                let word = UnsafeRawPointer(buffer.baseAddress! + i).loadUnaligned(as: UInt64.self)
+                if (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080 != 0 { return buffer[i..<(i + 8)].contains(0) }
+                i += 8
+            }
+            while i < n {
+                if buffer[i] == 0 { return true }
+                i += 1
+            }
+            return false
+        }
+    }
 }

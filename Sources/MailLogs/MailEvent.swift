@@ -17,9 +17,9 @@ struct MailEvent {
 
     mutating func reset() {
         queueID = []
-        clients.removeAll(keepingCapacity: true)
-        senders.removeAll(keepingCapacity: true)
-        recipients.removeAll(keepingCapacity: true)
+        if !clients.isEmpty { clients.removeAll(keepingCapacity: true) }
+        if !senders.isEmpty { senders.removeAll(keepingCapacity: true) }
+        if !recipients.isEmpty { recipients.removeAll(keepingCapacity: true) }
         opens = false
         closes = false
         postfix = PostfixFacts()
@@ -44,41 +44,33 @@ enum PostfixParser {
             rest = msg[(colon + 2)...]
             if ByteText.hasPrefix(e.queueID, "NOQUEUE") { e.queueID = [] }
         }
-        clients(in: rest, into: &e)
+        scanFields(rest, into: &e)
         // `warning: hostname x does not resolve to address 192.0.2.44`
         if ByteText.hasPrefix(rest, "warning: hostname "), let a = ByteText.plainAddress(after: "to address ", in: rest) {
             e.clients.append(a)
         }
-        let isQmgrOrPickup = ByteText.find("qmgr", in: program) != nil || ByteText.find("pickup", in: program) != nil
-        for s in ByteText.angleValues(after: "from=<", in: rest) where !s.isEmpty { e.senders.append(s) }
-        for r in ByteText.angleValues(after: "to=<", in: rest) where !r.isEmpty { e.recipients.append(r) }
-        for r in ByteText.angleValues(after: "orig_to=<", in: rest) where !r.isEmpty { e.recipients.append(r) }
         let command = program.lastIndex(of: UInt8(ascii: "/")).map { program[($0 + 1)...] } ?? program
+        let isQmgrOrPickup = ByteText.equals(command, "qmgr") || ByteText.equals(command, "pickup")
         if !e.queueID.isEmpty {
             if ByteText.hasPrefix(rest, "client=") || (isQmgrOrPickup && ByteText.hasPrefix(rest, "uid=")) { e.opens = true }
-            if ByteText.hasPrefix(rest, "removed") && ByteText.find("qmgr", in: program) != nil { e.closes = true }
+            if ByteText.hasPrefix(rest, "removed") && ByteText.equals(command, "qmgr") { e.closes = true }
             // pflogsumm counts a message received at smtpd's `client=` and pickup's `uid=`/`sender=`.
-            if ((command.elementsEqual("smtpd".utf8) || command.elementsEqual("postscreen".utf8)) && ByteText.hasPrefix(rest, "client="))
-                || (command.elementsEqual("pickup".utf8) && (ByteText.hasPrefix(rest, "uid=") || ByteText.hasPrefix(rest, "sender=")))
+            if ((ByteText.equals(command, "smtpd") || ByteText.equals(command, "postscreen")) && ByteText.hasPrefix(rest, "client="))
+                || (ByteText.equals(command, "pickup") && (ByteText.hasPrefix(rest, "uid=") || ByteText.hasPrefix(rest, "sender=")))
             {
                 e.postfix.received = true
             }
-            if command.elementsEqual("qmgr".utf8), ByteText.hasPrefix(rest, "from=<"), ByteText.find(">, size=", in: rest) != nil,
+            if ByteText.equals(command, "qmgr"), ByteText.hasPrefix(rest, "from=<"), ByteText.find(">, size=", in: rest) != nil,
                 let sender = ByteText.angleValues(after: "from=<", in: rest).first
             {
                 e.postfix.queuedSender = sender
                 e.postfix.queued = true
             }
-            if let st = ByteText.find("status=", in: rest) {
-                let word = rest[(st + 7)...].prefix(while: { $0 >= 0x61 && $0 <= 0x7A })
-                if word.elementsEqual("sent".utf8) { e.postfix.status = .sent }
-                else if word.elementsEqual("deferred".utf8) { e.postfix.status = .deferred }
-                else if word.elementsEqual("bounced".utf8) { e.postfix.status = .bounced }
-            }
+
         }
         // pflogsumm's rejects: smtpd `QID: reject: …` (also NOQUEUE), cleanup
         // `(milter-)reject: header|body|END-OF-MESSAGE …`.
-        if command.elementsEqual("smtpd".utf8) || command.elementsEqual("postscreen".utf8) {
+        if ByteText.equals(command, "smtpd") || ByteText.equals(command, "postscreen") {
             if let colon = msg.firstIndex(of: 0x3A), ByteText.hasPrefix(msg[colon...], ": reject: "),
                 msg[msg.startIndex..<colon].allSatisfy({ ByteText.isHostByte($0) && $0 != 0x2E && $0 != 0x2D })
             {
@@ -86,11 +78,59 @@ enum PostfixParser {
             } else if ByteText.hasPrefix(msg, "reject: ") {
                 e.postfix.rejected = true
             }
-        } else if command.elementsEqual("cleanup".utf8) {
+        } else if ByteText.equals(command, "cleanup") {
             for marker: StaticString in ["reject: header ", "reject: body ", "reject: END-OF-MESSAGE "] where ByteText.find(marker, in: rest) != nil {
                 e.postfix.rejected = true
             }
         }
+    }
+
+    /// One pass over the message: `from=<…>`, `to=<…>`, `orig_to=<…>`,
+    /// `status=…` and bracketed client addresses (see ``clientBracket``).
+    static func scanFields(_ rest: ArraySlice<UInt8>, into e: inout MailEvent) {
+        var i = rest.startIndex
+        let end = rest.endIndex
+        while i < end {
+            let c = rest[i]
+            if c == UInt8(ascii: "[") {
+                guard let (inside, after) = ByteText.bracket(at: i, in: rest) else { return }
+                if isClientBracket(rest, open: i), looksLikeAddress(inside) { e.clients.append(inside) }
+                i = after
+                continue
+            }
+            if c == UInt8(ascii: "="), i + 1 < end {
+                // The word before '=' (keys are at a word start: after ' ' or ',').
+                var w = i
+                while w > rest.startIndex, rest[w - 1] != 0x20, rest[w - 1] != 0x2C { w -= 1 }
+                let key = rest[w..<i]
+                if rest[i + 1] == UInt8(ascii: "<"), let close = rest[(i + 2)...].firstIndex(of: UInt8(ascii: ">")) {
+                    let value = rest[(i + 2)..<close]
+                    if ByteText.equals(key, "from") {
+                        if !value.isEmpty { e.senders.append(value) }
+                    } else if ByteText.equals(key, "to") || ByteText.equals(key, "orig_to") {
+                        if !value.isEmpty { e.recipients.append(value) }
+                    }
+                    i = close + 1
+                    continue
+                }
+                if ByteText.equals(key, "status") {
+                    let word = rest[(i + 1)...].prefix(while: { $0 >= 0x61 && $0 <= 0x7A })
+                    if ByteText.equals(word, "sent") { e.postfix.status = .sent }
+                    else if ByteText.equals(word, "deferred") { e.postfix.status = .deferred }
+                    else if ByteText.equals(word, "bounced") { e.postfix.status = .bounced }
+                }
+            }
+            i += 1
+        }
+    }
+
+    static func isClientBracket(_ rest: ArraySlice<UInt8>, open: Int) -> Bool {
+        var hostStart = open
+        while hostStart > rest.startIndex, ByteText.isHostByte(rest[hostStart - 1]) { hostStart -= 1 }
+        return ByteText.endsBefore(rest, hostStart, "client=") || ByteText.endsBefore(rest, hostStart, "from ")
+            || ByteText.endsBefore(rest, hostStart, "warning: ") || ByteText.endsBefore(rest, hostStart, "for ")
+            || ByteText.endsBefore(rest, hostStart, "NEW ") || ByteText.endsBefore(rest, hostStart, "OLD ")
+            || ByteText.endsBefore(rest, hostStart, "PASS ") || ByteText.endsBefore(rest, hostStart, "reject: ")
     }
 
     /// Bracketed client addresses: `client=host[ip]`, `connect from host[ip]`,
@@ -102,13 +142,7 @@ enum PostfixParser {
         while let open = rest[i...].firstIndex(of: UInt8(ascii: "[")) {
             guard let (inside, after) = ByteText.bracket(at: open, in: rest) else { return }
             i = after
-            var hostStart = open
-            while hostStart > rest.startIndex, ByteText.isHostByte(rest[hostStart - 1]) { hostStart -= 1 }
-            let clientContext = ByteText.endsBefore(rest, hostStart, "client=") || ByteText.endsBefore(rest, hostStart, "from ")
-                || ByteText.endsBefore(rest, hostStart, "warning: ") || ByteText.endsBefore(rest, hostStart, "for ")
-                || ByteText.endsBefore(rest, hostStart, "NEW ") || ByteText.endsBefore(rest, hostStart, "OLD ")
-                || ByteText.endsBefore(rest, hostStart, "PASS ") || ByteText.endsBefore(rest, hostStart, "reject: ")
-            if clientContext, looksLikeAddress(inside) { e.clients.append(inside) }
+            if isClientBracket(rest, open: open), looksLikeAddress(inside) { e.clients.append(inside) }
         }
     }
 
@@ -315,10 +349,10 @@ package struct PostfixCounts: Sendable {
 
     /// Queue ids received and not yet counted for their sender (pflogsumm
     /// counts a sender once per received message, "to avoid counting forwards").
-    private var awaitingSender = Set<String>()
-    private var sized = Set<String>()
+    private var awaitingSender = Set<MessageAssembler.QueueKey>()
+    private var sized = Set<MessageAssembler.QueueKey>()
 
-    mutating func add(_ facts: PostfixFacts, queueID: String, messageKey: String) {
+    mutating func add(_ facts: PostfixFacts, queueID: MessageAssembler.QueueKey, messageKey: String) {
         if facts.received {
             received += 1
             awaitingSender.insert(queueID)

@@ -37,6 +37,8 @@ package struct MailLogDecoder: Sendable {
     /// pflogsumm-style totals of the Postfix lines seen, per syslog name
     /// (`postfix`, `postfix-incoming`, …: pflogsumm's `--syslog-name`).
     package private(set) var postfixCounts: [String: PostfixCounts] = [:]
+    private var lastSyslogName: [UInt8] = []
+    private var lastSyslogNameString = ""
 
     package init(source: String, clock: LogClock) {
         self.source = source
@@ -47,7 +49,7 @@ package struct MailLogDecoder: Sendable {
     package mutating func feed(_ chunk: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void) rethrows {
         bytesConsumed += Int64(chunk.count)
         var start = chunk.startIndex
-        while let newline = chunk[start...].firstIndex(of: 0x0A) {
+        while let newline = ByteText.firstNewline(in: chunk, from: start) {
             if discarding {
                 discarding = false
                 pending.removeAll(keepingCapacity: true)
@@ -100,7 +102,7 @@ package struct MailLogDecoder: Sendable {
             if ByteText.hasPrefix(text, "#Fields:") { exchange.header(text) }
             return  // comments (fail2ban's failJSON, Exchange's #Software) are not log lines
         }
-        if text.contains(0x00) {
+        if ByteText.containsNUL(text) {
             anomalies.record(Anomaly("maillog.binary_line"))
             return
         }
@@ -157,14 +159,35 @@ package struct MailLogDecoder: Sendable {
         if firstTime == nil || time < firstTime! { firstTime = time }
         if lastTime == nil || time > lastTime! { lastTime = time }
 
-        var key = sessionKey
+        var generation = 0
         if !event.queueID.isEmpty {
-            key = assembler.note(dialect: program, queueID: event.queueID, time: time, opens: event.opens, closes: event.closes)
+            generation = assembler.note(queueID: event.queueID, time: time, opens: event.opens, closes: event.closes)
         }
-        if ByteText.find("postfix", in: program) != nil {
-            let syslogName = ByteText.string(program.prefix(while: { $0 != UInt8(ascii: "/") }))
-            postfixCounts[syslogName, default: PostfixCounts()].add(event.postfix, queueID: ByteText.string(event.queueID), messageKey: key)
+        // The key string is built only for lines that yield something.
+        let queueID = event.queueID
+        func messageKey() -> String {
+            guard !queueID.isEmpty else { return sessionKey }
+            let base = ByteText.string(queueID)
+            return generation <= 1 ? base : base + "#\(generation)"
         }
+        let postfixFacts = event.postfix
+        if postfixFacts.received || postfixFacts.queued || postfixFacts.rejected || postfixFacts.status != nil {
+            let syslogName = program.prefix(while: { $0 != UInt8(ascii: "/") })
+            if ByteText.find("postfix", in: syslogName) != nil {
+                if !lastSyslogName.elementsEqual(syslogName) {
+                    lastSyslogName = Array(syslogName)
+                    lastSyslogNameString = ByteText.string(syslogName)
+                }
+                postfixCounts[lastSyslogNameString, default: PostfixCounts()].add(
+                    postfixFacts, queueID: MessageAssembler.QueueKey(queueID), messageKey: postfixFacts.status == .deferred ? messageKey() : "")
+            }
+        }
+        let hasExchangeValues = !(exchangeExtra?.isEmpty ?? true)
+        guard !event.clients.isEmpty || !event.senders.isEmpty || !event.recipients.isEmpty || hasExchangeValues else {
+            exchangeExtra = nil
+            return
+        }
+        let key = messageKey()
         let offset = Int64(lineCount)
         for client in event.clients {
             observableCount += 1
@@ -238,20 +261,58 @@ package struct MessageAssembler: Sendable {
         var open: Bool
     }
 
-    private var messages: [[UInt8]: Message] = [:]
-    private var order: [[UInt8]] = []
+    /// A queue id packed into three words (ids are at most 24 bytes; longer
+    /// ones, such as Exchange message ids, are represented by a 64-bit hash),
+    /// so tracking a message allocates nothing.
+    package struct QueueKey: Hashable, Sendable {
+        var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0
+        var length: UInt8 = 0
+
+        /// One combine of a pre-mixed word: cheaper than four.
+        package func hash(into hasher: inout Hasher) {
+            hasher.combine(a &* 0x9E37_79B9_7F4A_7C15 ^ b &* 0xC2B2_AE3D_27D4_EB4F ^ c ^ UInt64(length) << 56)
+        }
+
+        package init(_ bytes: ArraySlice<UInt8>) {
+            if bytes.count <= 24 {
+                length = UInt8(bytes.count)
+                for (i, byte) in bytes.enumerated() {
+                    let shift = UInt64(8 * (i % 8))
+                    switch i / 8 {
+                    case 0: a |= UInt64(byte) << shift
+                    case 1: b |= UInt64(byte) << shift
+                    default: c |= UInt64(byte) << shift
+                    }
+                }
+            } else {
+                length = 255
+                var h: UInt64 = 0xCBF2_9CE4_8422_2325
+                for byte in bytes { h = (h ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+                a = h
+                b = UInt64(bytes.count)
+            }
+        }
+    }
+
+    private var messages: [QueueKey: Message] = [:]
+    private var order: [QueueKey] = []
     private var orderStart = 0
+    /// Open messages evicted before their end was seen.
     package private(set) var evicted = 0
     package private(set) var messagesSeen = 0
 
     package init() {}
 
+    /// Messages tracked (open, and recently ended ones kept for id-reuse detection).
     package var openCount: Int { messages.count }
 
-    mutating func note(dialect: ArraySlice<UInt8>, queueID: ArraySlice<UInt8>, time: Timestamp, opens: Bool, closes: Bool) -> String {
-        let id = Array(queueID)
+    /// Notes a line of the message under `queueID`; returns its generation
+    /// (1 for the first message under the id, 2 for the next…).
+    mutating func note(queueID: ArraySlice<UInt8>, time: Timestamp, opens: Bool, closes: Bool) -> Int {
+        let id = QueueKey(queueID)
         var message: Message
-        if var known = messages[id] {
+        let index = messages.index(forKey: id)
+        if let index, case var known = messages.values[index] {
             let idle = (time.nanoseconds - known.lastSeen.nanoseconds) / 1_000_000_000
             // A new arrival under a used id is a new message; so is an id back
             // after a long silence. Late lines after the end (a delivery logged
@@ -268,17 +329,17 @@ package struct MessageAssembler: Sendable {
         }
         message.lastSeen = time
         if closes { message.open = false }
-        messages[id] = message
+        if let index { messages.values[index] = message } else { messages[id] = message }
         if messages.count > MessageAssembler.maxOpenMessages { evictOldest() }
-        let base = String(decoding: queueID, as: UTF8.self)
-        return message.generation == 1 ? base : base + "#\(message.generation)"
+        return message.generation
     }
 
     private mutating func evictOldest() {
         while orderStart < order.count, messages.count > MessageAssembler.maxOpenMessages {
             let id = order[orderStart]
             orderStart += 1
-            if messages.removeValue(forKey: id) != nil { evicted += 1 }
+            // Forgetting an ended message loses only its reuse count; an open one is an eviction.
+            if let gone = messages.removeValue(forKey: id), gone.open { evicted += 1 }
         }
         if orderStart > 4096, orderStart * 2 > order.count {
             order.removeFirst(orderStart)

@@ -6,13 +6,18 @@ package struct LogClock: Sendable, Equatable {
     /// RFC 3164 stamps are placed in the twelve months up to this time (plus a
     /// day of slack for clock skew), which also handles the December →
     /// January roll-over: `Dec 31` read in January belongs to last year.
-    package var reference: Timestamp
+    package var reference: Timestamp {
+        didSet { referenceYear = reference.components.year }
+    }
     /// Offset of the logs' local time from UTC, in seconds (zone-less stamps).
     package var utcOffsetSeconds: Int64
+    /// The reference's year, computed once rather than per line.
+    private var referenceYear: Int64
 
     package init(reference: Timestamp, utcOffsetSeconds: Int64 = 0) {
         self.reference = reference
         self.utcOffsetSeconds = utcOffsetSeconds
+        self.referenceYear = reference.components.year
     }
 
     static let months: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -33,8 +38,7 @@ package struct LogClock: Sendable, Equatable {
         guard let day = LogClock.digits(line, &i, max: 2), (1...31).contains(day), i < line.endIndex, line[i] == 0x20 else { return nil }
         i += 1
         guard let (secondOfDay, end) = LogClock.clock(line, i) else { return nil }
-        let refYear = reference.components.year
-        for year in [refYear, refYear - 1] {
+        for year in [referenceYear, referenceYear - 1] {
             guard day <= Timestamp.daysIn(month: month, year: year) else { continue }
             let seconds = Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400 + secondOfDay - utcOffsetSeconds
             let t = Timestamp(seconds: seconds)

@@ -61,6 +61,27 @@ package enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     // MARK: Parsing
 
+    /// Whether `bytes` are an IPv4 address in canonical dotted-quad form.
+    package static func isCanonicalIPv4(_ bytes: String.UTF8View) -> Bool {
+        var parts = 0, digits = 0, value = 0
+        var leadingZero = false
+        for c in bytes {
+            if c == 0x2E {
+                guard digits > 0, parts < 3 else { return false }
+                parts += 1
+                digits = 0
+                value = 0
+                continue
+            }
+            guard c >= 0x30, c <= 0x39, digits < 3 else { return false }
+            if digits == 0 { leadingZero = c == 0x30 } else if leadingZero { return false }
+            value = value * 10 + Int(c - 0x30)
+            guard value <= 255 else { return false }
+            digits += 1
+        }
+        return parts == 3 && digits > 0
+    }
+
     /// Dotted decimal, exactly four parts 0...255, no leading zeros (an
     /// octal-looking `010` is rejected rather than guessed).
     static func parseV4(_ b: ArraySlice<UInt8>) -> UInt32? {
