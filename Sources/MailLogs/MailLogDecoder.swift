@@ -39,6 +39,7 @@ package struct MailLogDecoder: Sendable {
     package private(set) var postfixCounts: [String: PostfixCounts] = [:]
     private var lastSyslogName: [UInt8] = []
     private var lastSyslogNameString = ""
+    private var stampCache = StampCache()
 
     package init(source: String, clock: LogClock) {
         self.source = source
@@ -124,7 +125,7 @@ package struct MailLogDecoder: Sendable {
             EximParser.parse(text[(end + 1)...], into: &event)
             program = Array("exim".utf8)[...]
             sessionKey = "exim"
-        } else if let syslog = SyslogLine(text, clock: clock) {
+        } else if let syslog = SyslogLine(text, clock: clock, cache: &stampCache) {
             time = syslog.time
             program = syslog.program
             if ByteText.find("postfix", in: syslog.program) != nil {

@@ -129,9 +129,17 @@ struct SyslogLine {
     var pid: ArraySlice<UInt8>
     var message: ArraySlice<UInt8>
 
-    init?(_ line: ArraySlice<UInt8>, clock: LogClock) {
+    init?(_ line: ArraySlice<UInt8>, clock: LogClock, cache: inout StampCache) {
         guard let first = line.first else { return nil }
-        let stamp = (first >= 0x30 && first <= 0x39) ? clock.iso(line) : clock.rfc3164(line)
+        let stamp: (Timestamp, Int)?
+        if first >= 0x30 && first <= 0x39 {
+            stamp = clock.iso(line)
+        } else if let cached = cache.lookup(line) {
+            stamp = cached
+        } else {
+            stamp = clock.rfc3164(line)
+            if let stamp { cache.store(line, stamp) }
+        }
         guard let (time, afterStamp) = stamp, afterStamp < line.endIndex, line[afterStamp] == 0x20 else { return nil }
         self.time = time
         var i = afterStamp + 1
@@ -161,5 +169,33 @@ struct SyslogLine {
         i += 1
         if i < line.endIndex, line[i] == 0x20 { i += 1 }
         message = line[i...]
+    }
+}
+
+/// The last RFC 3164 stamp parsed: consecutive lines mostly share their
+/// second, so the 15 bytes are compared instead of parsed again.
+struct StampCache {
+    private var bytes: (UInt64, UInt64) = (0, 0)
+    private var result: (Timestamp, Int)?
+
+    private static func key(_ line: ArraySlice<UInt8>) -> (UInt64, UInt64)? {
+        guard line.count >= 16 else { return nil }
+        return line.withUnsafeBufferPointer { b in
+            // Invariant: 16 bytes are available (checked above).
+            let raw = UnsafeRawPointer(b.baseAddress!)
+            return (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & 0x00FF_FFFF_FFFF_FFFF)
+        }
+    }
+
+    func lookup(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
+        guard let result, let k = StampCache.key(line), k == bytes else { return nil }
+        // The stamp is 15 bytes ("Mmm dd hh:mm:ss"); its end index is relative to this line.
+        return (result.0, line.startIndex + result.1)
+    }
+
+    mutating func store(_ line: ArraySlice<UInt8>, _ stamp: (Timestamp, Int)) {
+        guard let k = StampCache.key(line), stamp.1 - line.startIndex == 15 else { result = nil; return }
+        bytes = k
+        result = (stamp.0, stamp.1 - line.startIndex)
     }
 }
