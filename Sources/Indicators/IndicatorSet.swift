@@ -162,6 +162,37 @@ package struct IndicatorSet: Sendable {
         return hit(k, index, at: time).map { [$0] } ?? []
     }
 
+    /// A cheap, conservative pre-check on raw bytes (no `String`): `false`
+    /// only when the value can match no indicator. Mail-log scans call it for
+    /// every address so that only candidates become observables.
+    package func mayMatch(_ evidence: Evidence, _ bytes: ArraySlice<UInt8>) -> Bool {
+        switch evidence {
+        case .maillogClient, .ipFlow:
+            if bytes.contains(UInt8(ascii: ":")) { return true }  // IPv6: the full path decides
+            let k = IndicatorSet.slot(.ipv4)
+            guard !tables[k].ids.isEmpty else { return !tables[IndicatorSet.slot(.cidr)].ids.isEmpty }
+            // A dotted quad with leading zeros or out-of-range parts parses to
+            // nothing, so only the canonical bytes can hit.
+            return tables[k].values.find(bytes) != nil || !tables[IndicatorSet.slot(.cidr)].ids.isEmpty
+        case .maillogSender, .maillogRecipient, .smtpMailFrom, .smtpRcptTo:
+            let k = IndicatorSet.slot(.email)
+            guard !tables[k].ids.isEmpty else { return false }
+            guard bytes.count <= 254, bytes.last != UInt8(ascii: ".") else { return true }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count) { buffer -> Bool in
+                var n = 0
+                for c in bytes {
+                    // Anything the normaliser would rewrite: let the full path decide.
+                    guard c > 0x20, c < 0x7F, c != UInt8(ascii: "<"), c != UInt8(ascii: ">") else { return true }
+                    buffer[n] = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
+                    n += 1
+                }
+                return tables[k].values.find(UnsafeBufferPointer(rebasing: buffer[0..<n])) != nil
+            }
+        default:
+            return true
+        }
+    }
+
     /// E-mail lookup. Fast path: a plain ASCII address is looked up as its
     /// lower-case bytes, which is its normal form unless it needs trimming,
     /// brackets or a trailing dot removed (then the full normaliser runs).

@@ -88,39 +88,58 @@ enum PostfixParser {
     /// One pass over the message: `from=<…>`, `to=<…>`, `orig_to=<…>`,
     /// `status=…` and bracketed client addresses (see ``clientBracket``).
     static func scanFields(_ rest: ArraySlice<UInt8>, into e: inout MailEvent) {
-        var i = rest.startIndex
-        let end = rest.endIndex
-        while i < end {
-            let c = rest[i]
-            if c == UInt8(ascii: "[") {
-                guard let (inside, after) = ByteText.bracket(at: i, in: rest) else { return }
-                if isClientBracket(rest, open: i), looksLikeAddress(inside) { e.clients.append(inside) }
-                i = after
-                continue
+        let base = rest.startIndex
+        rest.withUnsafeBufferPointer { b in
+            let n = b.count
+            // Compares the key `b[w..<w+literal.count]` with a literal.
+            func key(_ w: Int, _ length: Int, _ literal: StaticString) -> Bool {
+                guard length == literal.utf8CodeUnitCount else { return false }
+                let l = literal.utf8Start
+                for k in 0..<length where b[w + k] != l[k] { return false }
+                return true
             }
-            if c == UInt8(ascii: "="), i + 1 < end {
-                // The word before '=' (keys are at a word start: after ' ' or ',').
-                var w = i
-                while w > rest.startIndex, rest[w - 1] != 0x20, rest[w - 1] != 0x2C { w -= 1 }
-                let key = rest[w..<i]
-                if rest[i + 1] == UInt8(ascii: "<"), let close = rest[(i + 2)...].firstIndex(of: UInt8(ascii: ">")) {
-                    let value = rest[(i + 2)..<close]
-                    if ByteText.equals(key, "from") {
-                        if !value.isEmpty { e.senders.append(value) }
-                    } else if ByteText.equals(key, "to") || ByteText.equals(key, "orig_to") {
-                        if !value.isEmpty { e.recipients.append(value) }
-                    }
-                    i = close + 1
+            var i = 0
+            // Invariant: 0 <= i < n at every read of b[i]; inner scans stop at n.
+            while i < n {
+                let c = b[i]
+                if c == UInt8(ascii: "[") {
+                    var j = i + 1
+                    while j < n, b[j] != UInt8(ascii: "]") { j += 1 }
+                    guard j < n else { return }
+                    let inside = rest[(base + i + 1)..<(base + j)]
+                    if isClientBracket(rest, open: base + i), looksLikeAddress(inside) { e.clients.append(inside) }
+                    i = j + 1
                     continue
                 }
-                if ByteText.equals(key, "status") {
-                    let word = rest[(i + 1)...].prefix(while: { $0 >= 0x61 && $0 <= 0x7A })
-                    if ByteText.equals(word, "sent") { e.postfix.status = .sent }
-                    else if ByteText.equals(word, "deferred") { e.postfix.status = .deferred }
-                    else if ByteText.equals(word, "bounced") { e.postfix.status = .bounced }
+                if c == UInt8(ascii: "="), i + 1 < n {
+                    // The word before '=' (keys are at a word start: after ' ' or ',').
+                    var w = i
+                    while w > 0, b[w - 1] != 0x20, b[w - 1] != 0x2C { w -= 1 }
+                    let length = i - w
+                    if b[i + 1] == UInt8(ascii: "<") {
+                        var j = i + 2
+                        while j < n, b[j] != UInt8(ascii: ">") { j += 1 }
+                        if j < n {
+                            let value = rest[(base + i + 2)..<(base + j)]
+                            if key(w, length, "from") {
+                                if !value.isEmpty { e.senders.append(value) }
+                            } else if key(w, length, "to") || key(w, length, "orig_to") {
+                                if !value.isEmpty { e.recipients.append(value) }
+                            }
+                            i = j + 1
+                            continue
+                        }
+                    } else if key(w, length, "status") {
+                        var j = i + 1
+                        while j < n, b[j] >= 0x61, b[j] <= 0x7A { j += 1 }
+                        let word = rest[(base + i + 1)..<(base + j)]
+                        if ByteText.equals(word, "sent") { e.postfix.status = .sent }
+                        else if ByteText.equals(word, "deferred") { e.postfix.status = .deferred }
+                        else if ByteText.equals(word, "bounced") { e.postfix.status = .bounced }
+                    }
                 }
+                i += 1
             }
-            i += 1
         }
     }
 
@@ -371,8 +390,12 @@ package struct PostfixCounts: Sendable {
         // the id is reused for another message later ("avoid double-counting").
         if facts.queued, sized.insert(queueID).inserted, awaitingSender.remove(queueID) != nil {
             if sized.count > 2 * MessageAssembler.maxOpenMessages { sized.removeAll(keepingCapacity: true) }
-            var sender = facts.queuedSender.isEmpty ? "from=<>" : String(decoding: facts.queuedSender, as: UTF8.self)
-            if let at = sender.firstIndex(of: "@") { sender = String(sender[..<at]) + sender[at...].lowercased() }
+            // pflogsumm lower-cases the domain part only.
+            var bytes = Array(facts.queuedSender)
+            if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
+                for i in at..<bytes.count where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] |= 0x20 }
+            }
+            let sender = bytes.isEmpty ? "from=<>" : String(decoding: bytes, as: UTF8.self)
             senders[sender, default: 0] += 1
         }
     }

@@ -48,6 +48,15 @@ package struct MailLogDecoder: Sendable {
 
     /// Feeds the next chunk; `emit` receives observables in line order.
     package mutating func feed(_ chunk: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void) rethrows {
+        try feed(chunk, wanted: { _, _ in true }, emit)
+    }
+
+    /// As ``feed(_:_:)``, but values for which `wanted` says no are counted
+    /// and never become `Observable`s: a scan passes the IndicatorSet's byte
+    /// pre-check so that only candidates pay for a `String`.
+    package mutating func feed(
+        _ chunk: ArraySlice<UInt8>, wanted: (Evidence, ArraySlice<UInt8>) -> Bool, _ emit: (Observable) throws -> Void
+    ) rethrows {
         bytesConsumed += Int64(chunk.count)
         var start = chunk.startIndex
         while let newline = ByteText.firstNewline(in: chunk, from: start) {
@@ -55,7 +64,7 @@ package struct MailLogDecoder: Sendable {
                 discarding = false
                 pending.removeAll(keepingCapacity: true)
             } else if pending.isEmpty {
-                if newline - start > MailLogDecoder.maxLineLength { tooLong() } else { try line(chunk[start..<newline], emit) }
+                if newline - start > MailLogDecoder.maxLineLength { tooLong() } else { try line(chunk[start..<newline], wanted, emit) }
             } else {
                 pending.append(contentsOf: chunk[start..<newline])
                 let joined = pending
@@ -63,7 +72,7 @@ package struct MailLogDecoder: Sendable {
                 if joined.count > MailLogDecoder.maxLineLength {
                     tooLong()
                 } else {
-                    try line(joined[...], emit)
+                    try line(joined[...], wanted, emit)
                 }
             }
             start = newline + 1
@@ -83,7 +92,7 @@ package struct MailLogDecoder: Sendable {
         if !pending.isEmpty, !discarding {
             let last = pending
             pending = []
-            if last.count > MailLogDecoder.maxLineLength { tooLong() } else { try line(last[...], emit) }
+            if last.count > MailLogDecoder.maxLineLength { tooLong() } else { try line(last[...], { _, _ in true }, emit) }
         }
         pending = []
         discarding = false
@@ -94,7 +103,9 @@ package struct MailLogDecoder: Sendable {
         anomalies.record(Anomaly("maillog.line_too_long"))
     }
 
-    private mutating func line(_ raw: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void) rethrows {
+    private mutating func line(
+        _ raw: ArraySlice<UInt8>, _ wanted: (Evidence, ArraySlice<UInt8>) -> Bool, _ emit: (Observable) throws -> Void
+    ) rethrows {
         lineCount += 1
         var text = raw
         if text.last == 0x0D { text = text.dropLast() }
@@ -110,6 +121,9 @@ package struct MailLogDecoder: Sendable {
         event.reset()
         var time: Timestamp
         var program: ArraySlice<UInt8> = []
+        // Built only when a line without a queue id yields an observable.
+        var sessionProgram: ArraySlice<UInt8> = []
+        var sessionPID: ArraySlice<UInt8> = []
         var sessionKey = ""
         let startsWithDigit = first >= 0x30 && first <= 0x39
         if startsWithDigit, text.count > 19, text[text.startIndex + 4] == 0x2D, let (t, end) = clock.iso(text), end < text.endIndex, text[end] == 0x2C {
@@ -142,7 +156,8 @@ package struct MailLogDecoder: Sendable {
                 return
             }
             if event.queueID.isEmpty {
-                sessionKey = ByteText.string(syslog.program) + (syslog.pid.isEmpty ? "" : "[" + ByteText.string(syslog.pid) + "]")
+                sessionProgram = syslog.program
+                sessionPID = syslog.pid
             }
         } else if let eximStart = ByteText.find("exim", in: text), let colon = ByteText.find("]: ", in: text, from: eximStart),
             let (t, end) = clock.iso(text[(colon + 3)...]), end < text.endIndex, text[end] == 0x20
@@ -167,7 +182,12 @@ package struct MailLogDecoder: Sendable {
         // The key string is built only for lines that yield something.
         let queueID = event.queueID
         func messageKey() -> String {
-            guard !queueID.isEmpty else { return sessionKey }
+            guard !queueID.isEmpty else {
+                if sessionProgram.isEmpty { return sessionKey }
+                var key = sessionProgram
+                if !sessionPID.isEmpty { key += [UInt8(ascii: "[")] + sessionPID + [UInt8(ascii: "]")] }
+                return ByteText.string(key)
+            }
             let base = ByteText.string(queueID)
             return generation <= 1 ? base : base + "#\(generation)"
         }
@@ -188,24 +208,31 @@ package struct MailLogDecoder: Sendable {
             exchangeExtra = nil
             return
         }
-        let key = messageKey()
         let offset = Int64(lineCount)
+        var key: String? = nil
         for client in event.clients {
             observableCount += 1
-            try emit(Observable(time: time, evidence: .maillogClient, value: ByteText.string(client), key: key, offset: offset))
+            guard wanted(.maillogClient, client) else { continue }
+            if key == nil { key = messageKey() }
+            try emit(Observable(time: time, evidence: .maillogClient, value: ByteText.string(client), key: key!, offset: offset))
         }
         for sender in event.senders where sender.contains(UInt8(ascii: "@")) {
             observableCount += 1
-            try emit(Observable(time: time, evidence: .maillogSender, value: ByteText.string(sender), key: key, offset: offset))
+            guard wanted(.maillogSender, sender) else { continue }
+            if key == nil { key = messageKey() }
+            try emit(Observable(time: time, evidence: .maillogSender, value: ByteText.string(sender), key: key!, offset: offset))
         }
         for recipient in event.recipients where recipient.contains(UInt8(ascii: "@")) {
             observableCount += 1
-            try emit(Observable(time: time, evidence: .maillogRecipient, value: ByteText.string(recipient), key: key, offset: offset))
+            guard wanted(.maillogRecipient, recipient) else { continue }
+            if key == nil { key = messageKey() }
+            try emit(Observable(time: time, evidence: .maillogRecipient, value: ByteText.string(recipient), key: key!, offset: offset))
         }
         if let extra = exchangeExtra {
             for (evidence, value) in extra {
                 observableCount += 1
-                try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: offset))
+                if key == nil { key = messageKey() }
+                try emit(Observable(time: time, evidence: evidence, value: value, key: key!, offset: offset))
             }
             exchangeExtra = nil
         }

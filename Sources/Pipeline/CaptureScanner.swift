@@ -66,7 +66,8 @@ package enum CaptureScanner {
 
     /// Every observable of the file at `path`, in file order.
     package static func observables(
-        path: String, options: ScanOptions = .standard, chunkSize: Int = chunkSize, _ emit: (Observable) throws -> Void
+        path: String, options: ScanOptions = .standard, chunkSize: Int = chunkSize,
+        wanted: (Evidence, ArraySlice<UInt8>) -> Bool = { _, _ in true }, _ emit: (Observable) throws -> Void
     ) throws -> CaptureSummary {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -102,7 +103,7 @@ package enum CaptureScanner {
                 decoder = .capture(d)
             case .mail(var d):
                 decoder = nil
-                try d.feed(chunk, emit)
+                try d.feed(chunk, wanted: wanted, emit)
                 decoder = .mail(d)
             }
         }
@@ -206,7 +207,7 @@ package enum CaptureScanner {
     ) throws -> (summary: CaptureSummary, sightings: [Sighting]) {
         var sightings: [Sighting] = []
         var seen = Set<Sighting.Identity>()
-        let summary = try observables(path: path, options: options) { observable in
+        let summary = try observables(path: path, options: options, wanted: indicators.mayMatch) { observable in
             for match in indicators.matches(observable) {
                 let sighting = Sighting(
                     indicatorID: match.indicatorID, customerID: customerID, sensor: sensor, time: observable.time,
