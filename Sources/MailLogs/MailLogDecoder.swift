@@ -36,9 +36,13 @@ package struct MailLogDecoder: Sendable {
     package private(set) var assembler = MessageAssembler()
     /// pflogsumm-style totals of the Postfix lines seen, per syslog name
     /// (`postfix`, `postfix-incoming`, …: pflogsumm's `--syslog-name`).
-    package private(set) var postfixCounts: [String: PostfixCounts] = [:]
+    package var postfixCounts: [String: PostfixCounts] {
+        Dictionary(uniqueKeysWithValues: zip(countNames, counts))
+    }
+    private var countNames: [String] = []
+    private var counts: [PostfixCounts] = []
+    private var countsIndex = -1
     private var lastSyslogName: [UInt8] = []
-    private var lastSyslogNameString = ""
     private var stampCache = StampCache()
 
     package init(source: String, clock: LogClock) {
@@ -195,11 +199,18 @@ package struct MailLogDecoder: Sendable {
         if postfixFacts.received || postfixFacts.queued || postfixFacts.rejected || postfixFacts.status != nil {
             let syslogName = program.prefix(while: { $0 != UInt8(ascii: "/") })
             if ByteText.find("postfix", in: syslogName) != nil {
-                if !lastSyslogName.elementsEqual(syslogName) {
+                if countsIndex < 0 || !lastSyslogName.elementsEqual(syslogName) {
                     lastSyslogName = Array(syslogName)
-                    lastSyslogNameString = ByteText.string(syslogName)
+                    let name = ByteText.string(syslogName)
+                    if let existing = countNames.firstIndex(of: name) {
+                        countsIndex = existing
+                    } else {
+                        countNames.append(name)
+                        counts.append(PostfixCounts())
+                        countsIndex = counts.count - 1
+                    }
                 }
-                postfixCounts[lastSyslogNameString, default: PostfixCounts()].add(
+                counts[countsIndex].add(
                     postfixFacts, queueID: MessageAssembler.QueueKey(queueID), messageKey: postfixFacts.status == .deferred ? messageKey() : "")
             }
         }
@@ -304,14 +315,14 @@ package struct MessageAssembler: Sendable {
         package init(_ bytes: ArraySlice<UInt8>) {
             if bytes.count <= 24 {
                 length = UInt8(bytes.count)
-                for (i, byte) in bytes.enumerated() {
-                    let shift = UInt64(8 * (i % 8))
-                    switch i / 8 {
-                    case 0: a |= UInt64(byte) << shift
-                    case 1: b |= UInt64(byte) << shift
-                    default: c |= UInt64(byte) << shift
+                var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+                bytes.withUnsafeBytes { source in
+                    withUnsafeMutableBytes(of: &words) { target in
+                        // Invariant: source.count <= 24 == target.count.
+                        target.copyMemory(from: source)
                     }
                 }
+                (a, b, c) = words
             } else {
                 length = 255
                 var h: UInt64 = 0xCBF2_9CE4_8422_2325
