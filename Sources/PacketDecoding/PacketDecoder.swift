@@ -2,8 +2,18 @@ import WireParsing
 
 /// Link-layer types this decoder understands (pcap-linktype(7) numbers).
 package enum LinkType {
+    /// BSD loopback: a 4-byte address family in the capturing host's byte order.
+    package static let null: UInt32 = 0
     package static let ethernet: UInt32 = 1
+    /// Raw IP (101; OpenBSD and others write 12 or 14 for the same thing).
     package static let raw: UInt32 = 101
+    package static let rawAlternatives: Set<UInt32> = [12, 14]
+    /// OpenBSD loopback: like null but the family is in network byte order.
+    package static let loop: UInt32 = 108
+    package static let linuxSLL: UInt32 = 113
+    package static let ipv4: UInt32 = 228
+    package static let ipv6: UInt32 = 229
+    package static let linuxSLL2: UInt32 = 276
 }
 
 /// A transport endpoint pair as seen in one packet.
@@ -28,11 +38,13 @@ package enum DecodedPacket: Sendable {
     case other
 }
 
-/// Decodes link layer → IPv4 → UDP with bounds checks at every step.
+/// Decodes link layer → IPv4/IPv6 → UDP with bounds checks at every step.
 /// Malformed input yields `.other` plus a named anomaly; it never traps.
 package struct PacketDecoder: Sendable {
     /// Most VLAN tags peeled before giving up (QinQ uses two; more is hostile).
     package static let maxVLANTags = 4
+    /// Most IPv6 extension headers followed; real traffic has one or two.
+    package static let maxIPv6ExtensionHeaders = 8
 
     package private(set) var anomalies = AnomalyCounts()
 
@@ -55,14 +67,104 @@ package struct PacketDecoder: Sendable {
                 }
                 etherType = inner
             }
-            guard etherType == 0x0800 else { return .other }
-            return decodeIPv4(reader.rest)
-        case LinkType.raw:
-            guard let first = reader.peekUInt8(), first >> 4 == 4 else { return .other }
-            return decodeIPv4(reader.rest)
+            return decodeNetwork(etherType: etherType, reader.rest)
+        case LinkType.raw, LinkType.ipv4, LinkType.ipv6, _ where LinkType.rawAlternatives.contains(linkType):
+            guard let first = reader.peekUInt8() else { return .other }
+            return decodeNetwork(etherType: first >> 4 == 6 ? 0x86DD : 0x0800, reader.rest)
+        case LinkType.null, LinkType.loop:
+            guard let little = reader.readUInt32(linkType == LinkType.loop ? .big : .little) else {
+                anomalies.record(Anomaly("loopback.truncated_header"))
+                return .other
+            }
+            // The family was written in the capturing host's order: accept either.
+            let family = little > 0xFFFF ? little.byteSwapped : little
+            switch family {
+            case 2: return decodeNetwork(etherType: 0x0800, reader.rest)
+            case 10, 23, 24, 28, 30: return decodeNetwork(etherType: 0x86DD, reader.rest)  // AF_INET6 on Linux, Windows, BSDs, macOS
+            default: return .other
+            }
+        case LinkType.linuxSLL:
+            guard reader.skip(14), let protocolType = reader.readUInt16() else {
+                anomalies.record(Anomaly("sll.truncated_header"))
+                return .other
+            }
+            return decodeNetwork(etherType: protocolType, reader.rest)
+        case LinkType.linuxSLL2:
+            guard let protocolType = reader.readUInt16(), reader.skip(18) else {
+                anomalies.record(Anomaly("sll2.truncated_header"))
+                return .other
+            }
+            return decodeNetwork(etherType: protocolType, reader.rest)
         default:
             anomalies.record(Anomaly("link.unsupported_type"))
             return .other
+        }
+    }
+
+    mutating func decodeNetwork(etherType: UInt16, _ data: ArraySlice<UInt8>) -> DecodedPacket {
+        switch etherType {
+        case 0x0800: return decodeIPv4(data)
+        case 0x86DD: return decodeIPv6(data)
+        default: return .other
+        }
+    }
+
+    mutating func decodeIPv6(_ data: ArraySlice<UInt8>) -> DecodedPacket {
+        var reader = ByteReader(data)
+        guard let first = reader.readUInt32(), first >> 28 == 6 else {
+            anomalies.record(Anomaly(data.isEmpty ? "ipv6.truncated_header" : "ipv6.bad_version"))
+            return .other
+        }
+        guard let payloadLength = reader.readUInt16(), var next = reader.readUInt8(), reader.skip(1),
+            let source = reader.readBytes(16), let destination = reader.readBytes(16)
+        else {
+            anomalies.record(Anomaly("ipv6.truncated_header"))
+            return .other
+        }
+        var end = reader.position + Int(payloadLength)
+        if payloadLength == 0 {
+            end = data.endIndex  // jumbogram or unknown: take what is there
+        } else if end > data.endIndex {
+            anomalies.record(Anomaly("ipv6.truncated_payload"))
+            end = data.endIndex
+        }
+        var payload = ByteReader(data[reader.position..<end])
+        var headers = 0
+        while true {
+            switch next {
+            case 0, 43, 60:  // hop-by-hop, routing, destination options
+                guard let following = payload.readUInt8(), let length = payload.readUInt8(), payload.skip(6 + Int(length) * 8) else {
+                    anomalies.record(Anomaly("ipv6.truncated_extension_header"))
+                    return .other
+                }
+                next = following
+            case 51:  // authentication header: length in 32-bit words, minus 2
+                guard let following = payload.readUInt8(), let length = payload.readUInt8(), payload.skip(6 + Int(length) * 4) else {
+                    anomalies.record(Anomaly("ipv6.truncated_extension_header"))
+                    return .other
+                }
+                next = following
+            case 44:  // fragment
+                guard let following = payload.readUInt8(), payload.skip(1), let offsetFlags = payload.readUInt16(), payload.skip(4) else {
+                    anomalies.record(Anomaly("ipv6.truncated_extension_header"))
+                    return .other
+                }
+                if offsetFlags & 0xFFF9 != 0 {
+                    // Fragment reassembly arrives with the packet-decoding issue.
+                    anomalies.record(Anomaly("ipv6.fragment_not_reassembled"))
+                    return .other
+                }
+                next = following  // an atomic fragment (offset 0, no more fragments)
+            case 17:
+                return decodeUDP(payload.rest, source: Array(source), destination: Array(destination))
+            default:
+                return .other
+            }
+            headers += 1
+            if headers > PacketDecoder.maxIPv6ExtensionHeaders {
+                anomalies.record(Anomaly("ipv6.too_many_extension_headers"))
+                return .other
+            }
         }
     }
 

@@ -4,7 +4,7 @@ import TelemetryModel
 import WireParsing
 
 /// Turns the bytes of a capture file, fed in chunks of any size, into
-/// observables. The only place where decoders meet: pcap records → packets
+/// observables. The only place where decoders meet: pcap/pcapng records → packets
 /// → DNS messages → `Observable`s. Matching happens elsewhere.
 package struct CaptureDecoder: Sendable {
     /// UDP ports whose payload is parsed as DNS: DNS, mDNS and LLMNR (all
@@ -13,7 +13,7 @@ package struct CaptureDecoder: Sendable {
     package static let dnsPorts: Set<UInt16> = [53, 5353, 5355]
 
     package let source: String
-    private var reader = PcapReader()
+    private var reader = CaptureReader()
     private var packets = PacketDecoder()
     private var dns = DNSParser()
     package private(set) var firstTime: Timestamp?

@@ -15,7 +15,7 @@ package struct ScanError: Error, Equatable, CustomStringConvertible {
 
 /// What kind of input a file turned out to be (detected by content).
 package enum InputKind: String, Sendable {
-    case pcap
+    case pcap  // classic pcap or pcapng
     case maillog
 }
 
@@ -188,11 +188,8 @@ package enum CaptureScanner {
     }
 
     private static func detect(_ first: ArraySlice<UInt8>, path: String, options: ScanOptions) throws -> Decoder {
-        if first.count >= 4, PcapFileHeader.looksLikePcap(first) {
+        if first.count >= 4, CaptureReader.looksLikeCapture(first) {
             return .capture(CaptureDecoder(source: path))
-        }
-        if first.starts(with: [0x0A, 0x0D, 0x0D, 0x0A]) {
-            throw ScanError(path: path, reason: "pcapng is not supported yet (convert with `editcap -F pcap`)")
         }
         if first.prefix(512).contains(0x00) {
             throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log (binary data)")

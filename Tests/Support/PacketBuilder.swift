@@ -66,6 +66,32 @@ package enum PacketBuilder {
         return out
     }
 
+    /// A pcapng file: one section (little-endian), one interface per link
+    /// type given, then Enhanced Packet Blocks (timestamps in the interface's
+    /// default microseconds, or nanoseconds when `nanosecondInterfaces`
+    /// contains it). A custom block (type 0xBAD) sits between packets: readers skip it.
+    package static func pcapng(interfaces: [UInt32], nanosecondInterfaces: Set<Int> = [], packets: [(interface: Int, time: UInt64, data: [UInt8])]) -> [UInt8] {
+        func u32(_ v: UInt32) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 24)] }
+        func u16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func block(_ type: UInt32, _ body: [UInt8]) -> [UInt8] {
+            let padded = body + Array(repeating: 0, count: (4 - body.count % 4) % 4)
+            let length = UInt32(12 + padded.count)
+            return u32(type) + u32(length) + padded + u32(length)
+        }
+        var out = block(0x0A0D_0D0A, u32(0x1A2B_3C4D) + u16(1) + u16(0) + u32(0xFFFF_FFFF) + u32(0xFFFF_FFFF))
+        for (i, link) in interfaces.enumerated() {
+            var options: [UInt8] = []
+            if nanosecondInterfaces.contains(i) { options = u16(9) + u16(1) + [9, 0, 0, 0] + u16(0) + u16(0) }
+            out += block(1, u16(UInt16(link)) + u16(0) + u32(65535) + options)
+        }
+        for (n, p) in packets.enumerated() {
+            out += block(6, u32(UInt32(p.interface)) + u32(UInt32(p.time >> 32)) + u32(UInt32(p.time & 0xFFFF_FFFF))
+                + u32(UInt32(p.data.count)) + u32(UInt32(p.data.count)) + p.data)
+            if n == 0 { out += block(0xBAD, [1, 2, 3]) }
+        }
+        return out
+    }
+
     /// A pcap with one DNS query per name, one second apart from `start`.
     package static func dnsCapture(names: [String], start: UInt32 = 1_782_000_000) -> [UInt8] {
         pcap(names.enumerated().map { i, name in
