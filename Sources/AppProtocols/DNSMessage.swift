@@ -1,11 +1,32 @@
 import WireParsing
 
-/// The parts of a DNS message (RFC 1035) Geneva keeps: header flags and the
-/// question names. Answers arrive with the packet-decoding issue.
+/// The parts of a DNS message (RFC 1035) Geneva keeps: header flags, the
+/// question names, and the resource records' owner names and the data of
+/// A, AAAA, CNAME (and NS, PTR, MX names).
 package struct DNSMessage: Sendable, Equatable {
     package var id: UInt16
     package var isResponse: Bool
     package var questions: [DNSQuestion]
+    /// Answer, authority and additional records, in order.
+    package var records: [DNSRecord] = []
+}
+
+/// One resource record, reduced to what can be an indicator.
+package struct DNSRecord: Sendable, Equatable {
+    package enum Section: Sendable, Equatable { case answer, authority, additional }
+    package enum Data: Sendable, Equatable {
+        /// A (4 bytes) or AAAA (16 bytes), network order.
+        case address([UInt8])
+        /// CNAME, NS, PTR or MX target name.
+        case name(String)
+        case other
+    }
+
+    package var section: Section
+    /// Presentation form without the trailing dot; `""` is the root (OPT).
+    package var owner: String
+    package var type: UInt16
+    package var data: Data
 }
 
 package struct DNSQuestion: Sendable, Equatable {
@@ -27,6 +48,9 @@ package struct DNSParser: Sendable {
     package static let maxPointerJumps = 127
     /// Questions decoded per message; real resolvers send one, more is odd.
     package static let maxQuestions = 64
+    /// Resource records decoded per message: a 64 KiB message holds at most a
+    /// few thousand; beyond 512 it is an amplification or a parser attack.
+    package static let maxRecords = 512
 
     package private(set) var anomalies = AnomalyCounts()
 
@@ -53,6 +77,46 @@ package struct DNSParser: Sendable {
                 return message
             }
             message.questions.append(DNSQuestion(name: name, type: type, qclass: qclass))
+        }
+        let counts: [(DNSRecord.Section, Int)] = [
+            (.answer, Int(UInt16.read(from: data, at: 6, .big) ?? 0)),
+            (.authority, Int(UInt16.read(from: data, at: 8, .big) ?? 0)),
+            (.additional, Int(UInt16.read(from: data, at: 10, .big) ?? 0)),
+        ]
+        var parsed = 0
+        for (section, count) in counts {
+            for _ in 0..<count {
+                guard parsed < DNSParser.maxRecords else {
+                    anomalies.record(Anomaly("dns.too_many_records"))
+                    return message
+                }
+                parsed += 1
+                guard let owner = readName(&reader) else { return message }
+                guard let type = reader.readUInt16(), reader.skip(2 + 4), let length = reader.readUInt16(),
+                    let rdata = reader.readBytes(Int(length))
+                else {
+                    anomalies.record(Anomaly("dns.truncated_record"))
+                    return message
+                }
+                var value = DNSRecord.Data.other
+                switch type {
+                case 1 where rdata.count == 4, 28 where rdata.count == 16:
+                    value = .address(Array(rdata))
+                case 1, 28:
+                    anomalies.record(Anomaly("dns.bad_address_length"))
+                case 5, 2, 12:  // CNAME, NS, PTR: a (possibly compressed) name
+                    var nameReader = reader
+                    nameReader.seek(toOffset: reader.offset - Int(length))
+                    if let target = readName(&nameReader) { value = .name(target) }
+                case 15 where rdata.count > 2:  // MX: preference, then a name
+                    var nameReader = reader
+                    nameReader.seek(toOffset: reader.offset - Int(length) + 2)
+                    if let target = readName(&nameReader) { value = .name(target) }
+                default:
+                    break
+                }
+                message.records.append(DNSRecord(section: section, owner: owner, type: type, data: value))
+            }
         }
         return message
     }

@@ -80,6 +80,8 @@ package struct IndicatorSet: Sendable {
     package struct Builder {
         private var tables: [KindTable] = Array(repeating: KindTable(), count: IndicatorKind.allCases.count)
         private let generation: Int
+        /// Entries that did not fit (more than 4 GiB of values of one kind).
+        package private(set) var skipped = 0
 
         package init(generation: Int = 0) {
             self.generation = generation
@@ -92,7 +94,10 @@ package struct IndicatorSet: Sendable {
         package mutating func add(indicatorID: Int64, kind: IndicatorKind, value: String, validFrom: Timestamp, validUntil: Timestamp?) {
             let k = IndicatorSet.slot(kind)
             let from = validFrom.nanoseconds, until = validUntil?.nanoseconds ?? Int64.max
-            let index = tables[k].values.insert(value.utf8)
+            guard let index = tables[k].values.insert(value.utf8) else {
+                skipped += 1
+                return
+            }
             if index == tables[k].ids.count {
                 tables[k].ids.append(indicatorID)
                 tables[k].from.append(from)
@@ -127,6 +132,10 @@ package struct IndicatorSet: Sendable {
 
     /// Indicators that the observable matches at its time.
     package func matches(_ observable: Observable) -> [IndicatorMatch] {
+        // A DNS answer carries names (owners, CNAME targets) and addresses (A, AAAA).
+        if observable.evidence == .dnsAnswer, let address = IPAddress(observable.value) {
+            return matchExact(address.bitWidth == 32 ? .ipv4 : .ipv6, address.description, at: observable.time)
+        }
         switch observable.evidence.observableKind {
         case .domain:
             return matchDomain(observable.value, at: observable.time)

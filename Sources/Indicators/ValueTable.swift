@@ -19,11 +19,15 @@ struct ValueTable: Sendable {
     /// Bytes held by the table's storage.
     var memoryUsage: Int { arena.capacity + offsets.capacity * 4 + buckets.capacity * 4 }
 
-    /// Appends `value` if absent; returns its index either way.
-    mutating func insert(_ value: some Collection<UInt8>) -> Int {
+    /// Offsets are `UInt32`: all values of one kind together stay under 4 GiB.
+    static let maxArenaBytes = Int(UInt32.max) - 1
+
+    /// Appends `value` if absent; returns its index either way, or `nil` when
+    /// the arena is full (the builder counts the value as skipped).
+    mutating func insert(_ value: some Collection<UInt8>) -> Int? {
         if buckets.isEmpty { grow(to: 16) }
         if let existing = find(value) { return existing }
-        precondition(arena.count + value.count < Int(UInt32.max), "indicator values exceed 4 GiB")
+        guard arena.count + value.count < ValueTable.maxArenaBytes, count < Int(UInt32.max) - 1 else { return nil }
         if (count + 1) * 2 > buckets.count { grow(to: buckets.count * 2) }
         arena.append(contentsOf: value)
         offsets.append(UInt32(arena.count))

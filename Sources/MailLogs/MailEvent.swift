@@ -102,14 +102,19 @@ enum PostfixParser {
             // Invariant: 0 <= i < n at every read of b[i]; inner scans stop at n.
             while i < n {
                 let c = b[i]
-                if c == UInt8(ascii: "[") {
+                if c == UInt8(ascii: "["), isClientBracket(rest, open: base + i) {
+                    // Only a client bracket is jumped over: a '[' inside an echoed
+                    // address (`<"x[y"@evil.example>`) must not hide the fields after it.
                     var j = i + 1
                     while j < n, b[j] != UInt8(ascii: "]") { j += 1 }
-                    guard j < n else { return }
-                    let inside = rest[(base + i + 1)..<(base + j)]
-                    if isClientBracket(rest, open: base + i), looksLikeAddress(inside) { e.clients.append(inside) }
-                    i = j + 1
-                    continue
+                    if j < n {
+                        let inside = rest[(base + i + 1)..<(base + j)]
+                        if looksLikeAddress(inside) {
+                            e.clients.append(inside)
+                            i = j + 1
+                            continue
+                        }
+                    }
                 }
                 if c == UInt8(ascii: "="), i + 1 < n {
                     // The word before '=' (keys are at a word start: after ' ' or ',').
@@ -229,19 +234,39 @@ enum EximParser {
     /// `H=host (helo) [ip]`, `H=(helo) [ip]`, `H=[ip]`, `authenticator failed
     /// for host (helo) [ip]:port`, `SMTP call from host [ip]`. A bracket inside
     /// the parenthesised HELO (`([192.168.2.33])`) is what the client claimed,
-    /// not its address. With several `H=` (a client that put `H=` in its own
-    /// command), the last one is Exim's.
+    /// not its address.
+    ///
+    /// Which `H=` is Exim's own: client-controlled text follows it in
+    /// rejections (`… rejected RCPT <"a H=[9.9.9.9]"@x>`), so the first one
+    /// counts; but in `SMTP protocol/syntax error in "COMMAND" H=…` the quoted
+    /// command comes first and may itself contain `H=`, so the last one does.
     static func hostAddresses(in rest: ArraySlice<UInt8>, into e: inout MailEvent) {
+        let commandEchoedFirst = ByteText.find("error in \"", in: rest) != nil
         var anchor: Int? = nil
-        var from = rest.startIndex
-        while let h = ByteText.find("H=", in: rest, from: from) {
-            if h == rest.startIndex || rest[h - 1] == 0x20 { anchor = h }
-            from = h + 2
+        if let r = ByteText.find("rejected EHLO from ", in: rest) ?? ByteText.find("rejected HELO from ", in: rest) {
+            anchor = r + 14
+        } else {
+            var from = rest.startIndex
+            while let h = ByteText.find("H=", in: rest, from: from) {
+                if h == rest.startIndex || rest[h - 1] == 0x20 {
+                    anchor = h
+                    if !commandEchoedFirst { break }
+                }
+                from = h + 2
+            }
         }
         if anchor == nil { anchor = ByteText.find("failed for ", in: rest) }
         if anchor == nil { anchor = ByteText.find("call from ", in: rest) }
         if anchor == nil { anchor = ByteText.find("connection from ", in: rest) }
-        guard let start = anchor, let inside = ByteText.firstBracketOutsideParentheses(in: rest[start...]),
+        guard let start = anchor else { return }
+        // The host clause ends at the next space-separated `X=` field.
+        var clauseEnd = rest.endIndex
+        var k = start + 2
+        while k + 2 < rest.endIndex {
+            if rest[k] == 0x20, rest[k + 2] == UInt8(ascii: "="), rest[k + 1] >= 0x41, rest[k + 1] <= 0x5A { clauseEnd = k; break }
+            k += 1
+        }
+        guard let inside = ByteText.firstBracketOutsideParentheses(in: rest[start..<clauseEnd]),
             PostfixParser.looksLikeAddress(inside) || ByteText.hasPrefix(inside, "IPv6:")
         else { return }
         e.clients.append(ByteText.hasPrefix(inside, "IPv6:") ? inside.dropFirst(5) : inside)

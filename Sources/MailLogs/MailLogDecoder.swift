@@ -287,7 +287,8 @@ package struct MailLogDecoder: Sendable {
 /// message key is the queue id, with `#2`, `#3`… for later messages under
 /// the same id.
 package struct MessageAssembler: Sendable {
-    /// Open messages tracked at once; the oldest beyond it are evicted (counted).
+    /// Messages tracked at once (open ones, and ended ones kept to recognise a
+    /// reused id); beyond it the first-seen are forgotten, open ones counted as evicted.
     /// A busy relay has a few thousand messages in flight; 100k bounds memory
     /// to a few MB even for hostile logs that never close a queue id.
     package static let maxOpenMessages = 100_000
@@ -307,9 +308,14 @@ package struct MessageAssembler: Sendable {
         var a: UInt64 = 0, b: UInt64 = 0, c: UInt64 = 0
         var length: UInt8 = 0
 
-        /// One combine of a pre-mixed word: cheaper than four.
+        /// Every word goes through the seeded hasher: queue and message ids come
+        /// from the network (Exchange message ids from the sender's header), so a
+        /// pre-mixed word would let an attacker forge colliding keys.
         package func hash(into hasher: inout Hasher) {
-            hasher.combine(a &* 0x9E37_79B9_7F4A_7C15 ^ b &* 0xC2B2_AE3D_27D4_EB4F ^ c ^ UInt64(length) << 56)
+            hasher.combine(a)
+            hasher.combine(b)
+            hasher.combine(c)
+            hasher.combine(length)
         }
 
         package init(_ bytes: ArraySlice<UInt8>) {
@@ -352,7 +358,8 @@ package struct MessageAssembler: Sendable {
         var message: Message
         let index = messages.index(forKey: id)
         if let index, case var known = messages.values[index] {
-            let idle = (time.nanoseconds - known.lastSeen.nanoseconds) / 1_000_000_000
+            // Seconds first: far-apart hostile stamps must not overflow the subtraction.
+            let idle = time.nanoseconds / 1_000_000_000 - known.lastSeen.nanoseconds / 1_000_000_000
             // A new arrival under a used id is a new message; so is an id back
             // after a long silence. Late lines after the end (a delivery logged
             // after `done`) still belong to the message they name.

@@ -42,7 +42,9 @@ package struct LogClock: Sendable, Equatable {
             guard day <= Timestamp.daysIn(month: month, year: year) else { continue }
             let seconds = Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400 + secondOfDay - utcOffsetSeconds
             let t = Timestamp(seconds: seconds)
-            if t.nanoseconds <= reference.nanoseconds + 86_400 * 1_000_000_000 { return (t, end) }
+            if t.nanoseconds <= reference.nanoseconds &+ 86_400 * 1_000_000_000 || reference.nanoseconds > Int64.max - 86_400 * 1_000_000_000 {
+                return (t, end)
+            }
         }
         return nil
     }
@@ -52,7 +54,9 @@ package struct LogClock: Sendable, Equatable {
     /// ``utcOffsetSeconds``).
     package func iso(_ line: ArraySlice<UInt8>) -> (Timestamp, Int)? {
         var i = line.startIndex
-        guard let year = LogClock.digits(line, &i, max: 4), i - line.startIndex == 4, i < line.endIndex, line[i] == 0x2D else { return nil }
+        guard let year = LogClock.digits(line, &i, max: 4), i - line.startIndex == 4, i < line.endIndex, line[i] == 0x2D,
+            Timestamp.representableYears.contains(year)
+        else { return nil }
         i += 1
         guard let month = LogClock.digits(line, &i, max: 2), (1...12).contains(month), i < line.endIndex, line[i] == 0x2D else { return nil }
         i += 1

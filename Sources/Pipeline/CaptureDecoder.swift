@@ -57,12 +57,29 @@ package struct CaptureDecoder: Sendable {
             guard case .udp(let datagram) = packets.decode(record.data, linkType: record.linkType) else { return }
             let ends = datagram.endpoints
             guard CaptureDecoder.dnsPorts.contains(ends.destinationPort) || CaptureDecoder.dnsPorts.contains(ends.sourcePort),
-                let message = dns.parse(datagram.payload), !message.isResponse
+                let message = dns.parse(datagram.payload)
             else { return }
             let key = FlowKey.udp(ends)
-            for question in message.questions where !question.name.isEmpty {
+            func observe(_ evidence: Evidence, _ value: String) throws {
                 count += 1
-                try emit(Observable(time: time, evidence: .dnsQuery, value: question.name, key: key, offset: record.fileOffset))
+                try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: record.fileOffset))
+            }
+            if !message.isResponse {
+                for question in message.questions where !question.name.isEmpty { try observe(.dnsQuery, question.name) }
+                return
+            }
+            // Responses: every record's owner name and its A/AAAA address or
+            // CNAME/NS/PTR/MX target (the question is the query's evidence).
+            for rr in message.records {
+                if !rr.owner.isEmpty { try observe(.dnsAnswer, rr.owner) }
+                switch rr.data {
+                case .address(let bytes):
+                    if let ip = IPAddress(bytes: bytes) { try observe(.dnsAnswer, ip.description) }
+                case .name(let target) where !target.isEmpty:
+                    try observe(.dnsAnswer, target)
+                default:
+                    break
+                }
             }
         }
     }

@@ -20,6 +20,12 @@ package struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     package var seconds: Int64 { floorDiv(nanoseconds, 1_000_000_000) }
 
+    /// Years whose every instant fits in Int64 nanoseconds.
+    package static let representableYears: ClosedRange<Int64> = 1678...2261
+    /// Stand-ins for dates beyond the representable range ("never expires": 9999-12-31).
+    package static let distantFuture = Timestamp(nanoseconds: .max)
+    package static let distantPast = Timestamp(nanoseconds: .min)
+
     package var description: String { rfc3339 }
 
     // MARK: Civil calendar (proleptic Gregorian), after Howard Hinnant's algorithms.
@@ -114,6 +120,18 @@ package struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertibl
             let year = num(0, 4), let month = num(5, 2), let day = num(8, 2),
             (1...12).contains(month), day >= 1, day <= Timestamp.daysIn(month: month, year: year)
         else { return nil }
+        // Dates that Int64 nanoseconds cannot hold become the open ends of time
+        // (intel writes 9999-12-31 for "never expires"), never a wrapped value.
+        if year > Timestamp.representableYears.upperBound {
+            self = Timestamp.distantFuture
+            guard Timestamp.syntaxIsValid(b) else { return nil }
+            return
+        }
+        if year < Timestamp.representableYears.lowerBound {
+            self = Timestamp.distantPast
+            guard Timestamp.syntaxIsValid(b) else { return nil }
+            return
+        }
         var seconds = Timestamp.daysFromCivil(year: year, month: month, day: day) * 86_400
         var nanos: Int64 = 0
         if b.count == 10 {
@@ -152,6 +170,15 @@ package struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertibl
             return nil
         }
         self.init(seconds: seconds, nanoseconds: nanos)
+    }
+
+    /// Whether a stamp outside the representable years is otherwise well formed
+    /// (checked by parsing it with the year replaced by 2000).
+    private static func syntaxIsValid(_ b: [UInt8]) -> Bool {
+        var copy = b
+        copy.replaceSubrange(0..<4, with: Array("2000".utf8))
+        // 2000 is a leap year, so 29 February stays valid.
+        return Timestamp(parsing: String(decoding: copy, as: UTF8.self)) != nil
     }
 
     package static func daysIn(month: Int64, year: Int64) -> Int64 {

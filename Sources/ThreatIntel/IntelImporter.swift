@@ -79,8 +79,10 @@ package enum IntelImporter {
             }
         } catch let error as JSONSyntaxError {
             if error.message == "unexpected data after the document", let lines = try? parseJSONLines(bytes) {
-                for object in lines { stix.add(object) }
-                return stix.document(source: source)
+                // A fresh collector: the streaming pass already fed it the first line's objects.
+                var lineCollector = STIXCollector()
+                for object in lines { lineCollector.add(object) }
+                return lineCollector.document(source: source)
             }
             throw IntelImportError(.malformedJSON, "\(source): \(error.description)")
         } catch {

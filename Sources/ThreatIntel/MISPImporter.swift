@@ -47,7 +47,7 @@ package enum MISPImporter {
         if let campaign { doc.campaigns.append(CampaignStatement(name: campaign, actor: actor?.name)) }
 
         var attributes = event["Attribute"]?.array ?? []
-        for object in event["Object"]?.array ?? [] where object["deleted"]?.scalarText != "true" {
+        for object in event["Object"]?.array ?? [] where object["deleted"]?.scalarText != "true" && object["deleted"]?.scalarText != "1" {
             attributes += object["Attribute"]?.array ?? []
         }
         for attribute in attributes {
@@ -65,7 +65,16 @@ package enum MISPImporter {
                 doc.skip("unsupported_type:\(type)")
                 continue
             }
-            let parts = kinds.count == 1 ? [value] : value.split(separator: "|", maxSplits: kinds.count - 1, omittingEmptySubsequences: false).map(String.init)
+            var parts = [value]
+            if kinds.count == 2 {
+                // `filename|sha256`: the file name may itself contain '|', the hash never; split at the last one.
+                // (`ip-dst|port`, `domain|ip`: no '|' in either part, so the last is the only one.)
+                guard let bar = value.lastIndex(of: "|") else {
+                    doc.skip("invalid_\(type)")
+                    continue
+                }
+                parts = [String(value[..<bar]), String(value[value.index(after: bar)...])]
+            }
             guard parts.count == kinds.count else {
                 doc.skip("invalid_\(type)")
                 continue

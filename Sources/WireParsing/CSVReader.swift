@@ -87,6 +87,8 @@ package enum CSVReader {
             i += 1
         }
         if inQuotes { malformed = true }
+        // A lone CR at the very end (CRLF cut before its LF) ends the record too.
+        if !inQuotes, field.last == 0x0D { field.removeLast() }
         if !field.isEmpty || !fields.isEmpty || fieldStarted { try endRecord() }
     }
 }

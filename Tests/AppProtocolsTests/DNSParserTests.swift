@@ -63,3 +63,25 @@ import WireParsing
         }
     }
 }
+
+@Suite struct DNSAnswerTests {
+    @Test func answersWithCompressedNamesAndAddresses() throws {
+        // Response: question www.example.com; answers CNAME www -> cdn.example.net, A and AAAA for cdn.
+        var m = PacketBuilder.be16(9) + PacketBuilder.be16(0x8180) + PacketBuilder.be16(1) + PacketBuilder.be16(3) + PacketBuilder.be16(0) + PacketBuilder.be16(0)
+        m += PacketBuilder.dnsName("www.example.com") + PacketBuilder.be16(1) + PacketBuilder.be16(1)
+        let cnameTarget = PacketBuilder.dnsName("cdn.example.net")
+        m += [0xC0, 12] + PacketBuilder.be16(5) + PacketBuilder.be16(1) + [0, 0, 0, 60] + PacketBuilder.be16(UInt16(cnameTarget.count)) + cnameTarget
+        let cdnOffset = UInt8(12 + 17 + 4 + 12)
+        m += [0xC0, cdnOffset] + PacketBuilder.be16(1) + PacketBuilder.be16(1) + [0, 0, 0, 60] + PacketBuilder.be16(4) + [192, 0, 2, 7]
+        m += [0xC0, cdnOffset] + PacketBuilder.be16(28) + PacketBuilder.be16(1) + [0, 0, 0, 60] + PacketBuilder.be16(16) + [0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1]
+        var parser = DNSParser()
+        let parsed = parser.parse(m[...])
+        let message = try #require(parsed)
+        #expect(message.isResponse)
+        #expect(message.records.map(\.owner) == ["www.example.com", "cdn.example.net", "cdn.example.net"])
+        #expect(message.records.map(\.data) == [.name("cdn.example.net"), .address([192, 0, 2, 7]), .address([0x20, 0x01, 0x0D, 0xB8] + Array(repeating: 0, count: 11) + [1])])
+        #expect(parser.anomalies.isEmpty)
+        // Cut anywhere: never a trap, records before the cut kept.
+        for n in 0..<m.count { _ = parser.parse(m.prefix(n)) }
+    }
+}

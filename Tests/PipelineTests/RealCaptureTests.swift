@@ -53,7 +53,7 @@ struct TsharkRow {
         let rows = try TsharkRow.load(capture).filter(\.isUDPQuery)
         #expect(!rows.isEmpty, "the fixture has DNS queries")
         let expected = rows.flatMap { row in row.queryNames.map { "\(row.microseconds) \($0)" } }.sorted()
-        let observables = try geneva(capture)
+        let observables = try geneva(capture).filter { $0.evidence == .dnsQuery }
         // tshark's `dns` filter leaves out mDNS (5353) and LLMNR (5355), which its
         // own dissectors (`mdns`, `llmnr`) handle; Geneva keeps them as dns-query
         // evidence, so the comparison is on port 53.
@@ -62,6 +62,29 @@ struct TsharkRow {
         #expect(got == expected)
         let others = observables.filter { !$0.key.hasSuffix(":53") }
         #expect(others.allSatisfy { $0.key.hasSuffix(":5353") || $0.key.hasSuffix(":5355") }, "extra names come from mDNS/LLMNR only")
+    }
+
+    /// Every record owner name, A/AAAA address and CNAME target tshark shows
+    /// in a DNS response over UDP is a `dns-answer` observable of the same
+    /// packet. (Geneva also reports NS/MX/PTR targets, which tshark puts in
+    /// other fields.) The IPv6 file's answers need fragment reassembly.
+    @Test(arguments: ["zeek-wikipedia.pcap", "zeek-smtp.pcap", "zeek-pcapng-multi-interface.pcapng"])
+    func responseNamesAndAddressesAreTsharks(capture: String) throws {
+        let rows = try TsharkRow.load(capture).filter { !$0["udp.stream"].isEmpty && $0["dns.flags.response"] == "1" }
+        #expect(!rows.isEmpty)
+        let answers = try geneva(capture).filter { $0.evidence == .dnsAnswer }
+        var got = Set<String>()
+        for o in answers { got.insert("\(o.time.nanoseconds / 1000) \(o.value.lowercased())") }
+        var missing: [String] = []
+        for row in rows {
+            for field in ["dns.resp.name", "dns.a", "dns.aaaa", "dns.cname"] {
+                for value in row[field].split(separator: "|") where value != "<Root>" {
+                    let key = "\(row.microseconds) \(value.lowercased())"
+                    if !got.contains(key) { missing.append(key) }
+                }
+            }
+        }
+        #expect(missing.isEmpty, "\(missing.prefix(10))")
     }
 
     @Test(arguments: captures)

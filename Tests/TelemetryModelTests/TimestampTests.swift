@@ -53,3 +53,13 @@ import TelemetryModel
         #expect(Timestamp(nanoseconds: -1).rfc3339 == "1969-12-31T23:59:59.999999999Z")
     }
 }
+
+@Suite struct TimestampRangeTests {
+    @Test func datesBeyondInt64NanosecondsBecomeTheOpenEnds() {
+        #expect(Timestamp(parsing: "9999-12-31T23:59:59Z") == Timestamp.distantFuture, "'never expires' in intel")
+        #expect(Timestamp(parsing: "0001-01-01") == Timestamp.distantPast)
+        #expect(Timestamp(parsing: "2261-12-31T23:59:59Z")?.rfc3339 == "2261-12-31T23:59:59Z")
+        #expect(Timestamp(parsing: "9999-02-30") == nil, "still validated")
+        #expect(Timestamp(parsing: "9999-13-01") == nil)
+    }
+}

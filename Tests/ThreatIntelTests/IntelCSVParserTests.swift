@@ -81,3 +81,27 @@ import ThreatIntel
         #expect(throws: IntelImportError.self) { try CustomerCSVParser.parse(Array("id,name\n".utf8), source: "c.csv") }
     }
 }
+
+@Suite struct ReviewRegressionTests {
+    @Test func jsonLinesStartingWithABundleAreReadOnce() throws {
+        let text = """
+            {"type": "bundle", "id": "bundle--1", "objects": [{"type": "indicator", "id": "indicator--1", "pattern_type": "stix", "pattern": "[domain-name:value = 'a.example']", "valid_from": "2026-01-01T00:00:00Z"}]}
+            {"type": "indicator", "id": "indicator--2", "pattern_type": "stix", "pattern": "[domain-name:value = 'b.example']", "valid_from": "2026-01-01T00:00:00Z", "valid_until": "9999-12-31T23:59:59Z"}
+            """
+        let doc = try IntelImporter.parse(Array(text.utf8), source: "x.jsonl")
+        #expect(doc.records.map(\.value) == ["a.example", "b.example"])
+        #expect(doc.records[1].validUntil == Timestamp.distantFuture, "never expires stays open-ended")
+    }
+
+    @Test func mispFilenameWithABarKeepsItsHash() throws {
+        let event = #"{"Event": {"info": "x", "Attribute": [{"type": "filename|md5", "value": "a|b.exe|D41D8CD98F00B204E9800998ECF8427E", "to_ids": true}]}}"#
+        let doc = try IntelImporter.parse(Array(event.utf8), source: "e.json")
+        #expect(doc.records.map(\.value) == ["d41d8cd98f00b204e9800998ecf8427e"])
+    }
+
+    @Test func aLoneCarriageReturnAtTheEndIsNotData() throws {
+        let doc = try IntelImporter.parse(Array("kind,value,actor_country\r\ndomain,a.example,DE\r".utf8), source: "c.csv")
+        #expect(doc.records.first?.actorCountry?.code == "DE")
+        #expect(doc.skipped.isEmpty)
+    }
+}
