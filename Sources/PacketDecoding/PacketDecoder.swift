@@ -46,23 +46,41 @@ package struct PacketDecoder: Sendable {
     /// Most IPv6 extension headers followed; real traffic has one or two.
     package static let maxIPv6ExtensionHeaders = 8
 
-    package private(set) var anomalies = AnomalyCounts()
+    private var decoderAnomalies = AnomalyCounts()
+    private var fragments = FragmentReassembler()
+    /// Capture time of the packet being decoded (fragment timeouts).
+    private var now: Int64 = 0
+
+    /// Anomalies of decoding and of fragment reassembly.
+    package var anomalies: AnomalyCounts {
+        var all = decoderAnomalies
+        all.merge(fragments.anomalies)
+        return all
+    }
 
     package init() {}
 
-    package mutating func decode(_ data: ArraySlice<UInt8>, linkType: UInt32) -> DecodedPacket {
+    /// End of input: incomplete fragmented datagrams are counted.
+    package mutating func finish() {
+        fragments.finish()
+    }
+
+    /// Decodes one packet captured at `time` (nanoseconds; used to expire
+    /// incomplete fragmented datagrams).
+    package mutating func decode(_ data: ArraySlice<UInt8>, linkType: UInt32, time: Int64 = 0) -> DecodedPacket {
+        now = time
         var reader = ByteReader(data)
         switch linkType {
         case LinkType.ethernet:
             guard reader.skip(12), var etherType = reader.readUInt16() else {
-                anomalies.record(Anomaly("ethernet.truncated_header"))
+                decoderAnomalies.record(Anomaly("ethernet.truncated_header"))
                 return .other
             }
             var tags = 0
             while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
                 tags += 1
                 guard tags <= PacketDecoder.maxVLANTags, reader.skip(2), let inner = reader.readUInt16() else {
-                    anomalies.record(Anomaly("vlan.truncated_or_too_many_tags"))
+                    decoderAnomalies.record(Anomaly("vlan.truncated_or_too_many_tags"))
                     return .other
                 }
                 etherType = inner
@@ -73,7 +91,7 @@ package struct PacketDecoder: Sendable {
             return decodeNetwork(etherType: first >> 4 == 6 ? 0x86DD : 0x0800, reader.rest)
         case LinkType.null, LinkType.loop:
             guard let little = reader.readUInt32(linkType == LinkType.loop ? .big : .little) else {
-                anomalies.record(Anomaly("loopback.truncated_header"))
+                decoderAnomalies.record(Anomaly("loopback.truncated_header"))
                 return .other
             }
             // The family was written in the capturing host's order: accept either.
@@ -85,18 +103,18 @@ package struct PacketDecoder: Sendable {
             }
         case LinkType.linuxSLL:
             guard reader.skip(14), let protocolType = reader.readUInt16() else {
-                anomalies.record(Anomaly("sll.truncated_header"))
+                decoderAnomalies.record(Anomaly("sll.truncated_header"))
                 return .other
             }
             return decodeNetwork(etherType: protocolType, reader.rest)
         case LinkType.linuxSLL2:
             guard let protocolType = reader.readUInt16(), reader.skip(18) else {
-                anomalies.record(Anomaly("sll2.truncated_header"))
+                decoderAnomalies.record(Anomaly("sll2.truncated_header"))
                 return .other
             }
             return decodeNetwork(etherType: protocolType, reader.rest)
         default:
-            anomalies.record(Anomaly("link.unsupported_type"))
+            decoderAnomalies.record(Anomaly("link.unsupported_type"))
             return .other
         }
     }
@@ -112,20 +130,20 @@ package struct PacketDecoder: Sendable {
     mutating func decodeIPv6(_ data: ArraySlice<UInt8>) -> DecodedPacket {
         var reader = ByteReader(data)
         guard let first = reader.readUInt32(), first >> 28 == 6 else {
-            anomalies.record(Anomaly(data.isEmpty ? "ipv6.truncated_header" : "ipv6.bad_version"))
+            decoderAnomalies.record(Anomaly(data.isEmpty ? "ipv6.truncated_header" : "ipv6.bad_version"))
             return .other
         }
         guard let payloadLength = reader.readUInt16(), var next = reader.readUInt8(), reader.skip(1),
             let source = reader.readBytes(16), let destination = reader.readBytes(16)
         else {
-            anomalies.record(Anomaly("ipv6.truncated_header"))
+            decoderAnomalies.record(Anomaly("ipv6.truncated_header"))
             return .other
         }
         var end = reader.position + Int(payloadLength)
         if payloadLength == 0 {
             end = data.endIndex  // jumbogram or unknown: take what is there
         } else if end > data.endIndex {
-            anomalies.record(Anomaly("ipv6.truncated_payload"))
+            decoderAnomalies.record(Anomaly("ipv6.truncated_payload"))
             end = data.endIndex
         }
         var payload = ByteReader(data[reader.position..<end])
@@ -134,27 +152,33 @@ package struct PacketDecoder: Sendable {
             switch next {
             case 0, 43, 60:  // hop-by-hop, routing, destination options
                 guard let following = payload.readUInt8(), let length = payload.readUInt8(), payload.skip(6 + Int(length) * 8) else {
-                    anomalies.record(Anomaly("ipv6.truncated_extension_header"))
+                    decoderAnomalies.record(Anomaly("ipv6.truncated_extension_header"))
                     return .other
                 }
                 next = following
             case 51:  // authentication header: length in 32-bit words, minus 2
                 guard let following = payload.readUInt8(), let length = payload.readUInt8(), payload.skip(6 + Int(length) * 4) else {
-                    anomalies.record(Anomaly("ipv6.truncated_extension_header"))
+                    decoderAnomalies.record(Anomaly("ipv6.truncated_extension_header"))
                     return .other
                 }
                 next = following
             case 44:  // fragment
-                guard let following = payload.readUInt8(), payload.skip(1), let offsetFlags = payload.readUInt16(), payload.skip(4) else {
-                    anomalies.record(Anomaly("ipv6.truncated_extension_header"))
+                guard let following = payload.readUInt8(), payload.skip(1), let offsetFlags = payload.readUInt16(),
+                    let identification = payload.readUInt32()
+                else {
+                    decoderAnomalies.record(Anomaly("ipv6.truncated_extension_header"))
                     return .other
                 }
                 if offsetFlags & 0xFFF9 != 0 {
-                    // Fragment reassembly arrives with the packet-decoding issue.
-                    anomalies.record(Anomaly("ipv6.fragment_not_reassembled"))
-                    return .other
+                    let key = FragmentReassembler.Key(
+                        version: 6, source: Array(source), destination: Array(destination), identification: identification, proto: following)
+                    guard let whole = fragments.add(
+                        key, offset: Int(offsetFlags & 0xFFF8), moreFragments: offsetFlags & 1 != 0, payload: payload.rest, time: now)
+                    else { return .other }
+                    // Continue with the headers and transport of the reassembled payload.
+                    payload = ByteReader(whole)
                 }
-                next = following  // an atomic fragment (offset 0, no more fragments)
+                next = following  // (an atomic fragment, offset 0 and no more, is its own datagram)
             case 17:
                 return decodeUDP(payload.rest, source: Array(source), destination: Array(destination))
             default:
@@ -162,7 +186,7 @@ package struct PacketDecoder: Sendable {
             }
             headers += 1
             if headers > PacketDecoder.maxIPv6ExtensionHeaders {
-                anomalies.record(Anomaly("ipv6.too_many_extension_headers"))
+                decoderAnomalies.record(Anomaly("ipv6.too_many_extension_headers"))
                 return .other
             }
         }
@@ -171,16 +195,16 @@ package struct PacketDecoder: Sendable {
     mutating func decodeIPv4(_ data: ArraySlice<UInt8>) -> DecodedPacket {
         var reader = ByteReader(data)
         guard let versionIHL = reader.readUInt8() else {
-            anomalies.record(Anomaly("ipv4.truncated_header"))
+            decoderAnomalies.record(Anomaly("ipv4.truncated_header"))
             return .other
         }
         let headerLength = Int(versionIHL & 0x0F) * 4
         guard versionIHL >> 4 == 4 else {
-            anomalies.record(Anomaly("ipv4.bad_version"))
+            decoderAnomalies.record(Anomaly("ipv4.bad_version"))
             return .other
         }
         guard headerLength >= 20 else {
-            anomalies.record(Anomaly("ipv4.bad_header_length"))
+            decoderAnomalies.record(Anomaly("ipv4.bad_header_length"))
             return .other
         }
         guard data.count >= headerLength,
@@ -188,27 +212,31 @@ package struct PacketDecoder: Sendable {
             let fragment = reader.readUInt16(), reader.skip(1), let proto = reader.readUInt8(), reader.skip(2),
             let source = reader.readBytes(4), let destination = reader.readBytes(4)
         else {
-            anomalies.record(Anomaly("ipv4.truncated_header"))
+            decoderAnomalies.record(Anomaly("ipv4.truncated_header"))
             return .other
         }
         guard Int(totalLength) >= headerLength else {
-            anomalies.record(Anomaly("ipv4.bad_total_length"))
+            decoderAnomalies.record(Anomaly("ipv4.bad_total_length"))
             return .other
         }
         // Trailing Ethernet padding is cut at the IP total length; a capture
         // shorter than the total length (snaplen) keeps what is there.
         var payloadEnd = data.startIndex + Int(totalLength)
         if payloadEnd > data.endIndex {
-            anomalies.record(Anomaly("ipv4.truncated_payload"))
+            decoderAnomalies.record(Anomaly("ipv4.truncated_payload"))
             payloadEnd = data.endIndex
         }
         let payload = data[(data.startIndex + headerLength)..<payloadEnd]
         let moreFragments = fragment & 0x2000 != 0
-        let fragmentOffset = fragment & 0x1FFF
+        let fragmentOffset = Int(fragment & 0x1FFF) * 8
         if moreFragments || fragmentOffset != 0 {
-            // Fragment reassembly arrives with the packet-decoding issue.
-            anomalies.record(Anomaly("ipv4.fragment_not_reassembled"))
-            return .other
+            let identification = UInt32(UInt16.read(from: data, at: 4, .big) ?? 0)
+            let key = FragmentReassembler.Key(version: 4, source: Array(source), destination: Array(destination), identification: identification, proto: proto)
+            guard let whole = fragments.add(key, offset: fragmentOffset, moreFragments: moreFragments, payload: payload, time: now) else {
+                return .other
+            }
+            guard proto == 17 else { return .other }
+            return decodeUDP(whole[...], source: Array(source), destination: Array(destination))
         }
         guard proto == 17 else { return .other }
         return decodeUDP(payload, source: Array(source), destination: Array(destination))
@@ -219,16 +247,16 @@ package struct PacketDecoder: Sendable {
         guard let sport = reader.readUInt16(), let dport = reader.readUInt16(), let length = reader.readUInt16(),
             reader.skip(2)
         else {
-            anomalies.record(Anomaly("udp.truncated_header"))
+            decoderAnomalies.record(Anomaly("udp.truncated_header"))
             return .other
         }
         guard length >= 8 else {
-            anomalies.record(Anomaly("udp.bad_length"))
+            decoderAnomalies.record(Anomaly("udp.bad_length"))
             return .other
         }
         var end = data.startIndex + Int(length)
         if end > data.endIndex {
-            anomalies.record(Anomaly("udp.truncated_payload"))
+            decoderAnomalies.record(Anomaly("udp.truncated_payload"))
             end = data.endIndex
         }
         let payload = data[(data.startIndex + 8)..<end]

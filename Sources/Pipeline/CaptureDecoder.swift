@@ -54,7 +54,7 @@ package struct CaptureDecoder: Sendable {
             let time = Timestamp(nanoseconds: record.timestampNanoseconds)
             if first == nil || time < first! { first = time }
             if last == nil || time > last! { last = time }
-            guard case .udp(let datagram) = packets.decode(record.data, linkType: record.linkType) else { return }
+            guard case .udp(let datagram) = packets.decode(record.data, linkType: record.linkType, time: record.timestampNanoseconds) else { return }
             let ends = datagram.endpoints
             guard CaptureDecoder.dnsPorts.contains(ends.destinationPort) || CaptureDecoder.dnsPorts.contains(ends.sourcePort),
                 let message = dns.parse(datagram.payload)
@@ -88,6 +88,7 @@ package struct CaptureDecoder: Sendable {
     /// too short for a pcap header is an error.
     package mutating func finish() throws {
         try reader.finish()
+        packets.finish()
     }
 }
 

@@ -140,7 +140,8 @@ func read(_ chunks: [ArraySlice<UInt8>]) throws -> ReadOutcome {
 
         let fragment = PacketBuilder.udpIPv4(from: "10.0.0.2", 1, to: "10.0.0.1", 53, payload: dns, flags: 0x2000)
         _ = decoder.decode(PacketBuilder.ethernet(fragment)[...], linkType: 1)
-        #expect(decoder.anomalies["ipv4.fragment_not_reassembled"] == 1)
+        decoder.finish()
+        #expect(decoder.anomalies["ip.fragment_incomplete"] == 1, "a lone fragment waits for the rest, then is counted")
 
         let full = PacketBuilder.udpIPv4(from: "10.0.0.2", 1, to: "10.0.0.1", 53, payload: dns)
         _ = decoder.decode(PacketBuilder.ethernet(Array(full.prefix(30)))[...], linkType: 1)

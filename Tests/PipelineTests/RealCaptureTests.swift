@@ -67,8 +67,9 @@ struct TsharkRow {
     /// Every record owner name, A/AAAA address and CNAME target tshark shows
     /// in a DNS response over UDP is a `dns-answer` observable of the same
     /// packet. (Geneva also reports NS/MX/PTR targets, which tshark puts in
-    /// other fields.) The IPv6 file's answers need fragment reassembly.
-    @Test(arguments: ["zeek-wikipedia.pcap", "zeek-smtp.pcap", "zeek-pcapng-multi-interface.pcapng"])
+    /// other fields.) The IPv6 file's answers arrive in fragments and are
+    /// reassembled first.
+    @Test(arguments: ["zeek-wikipedia.pcap", "zeek-smtp.pcap", "zeek-pcapng-multi-interface.pcapng", "zeek-ipv6-fragmented-dns.pcap"])
     func responseNamesAndAddressesAreTsharks(capture: String) throws {
         let rows = try TsharkRow.load(capture).filter { !$0["udp.stream"].isEmpty && $0["dns.flags.response"] == "1" }
         #expect(!rows.isEmpty)
@@ -104,7 +105,19 @@ struct TsharkRow {
         for s in sightings {
             #expect(entries.first { $0.indicatorID == s.indicatorID }?.value == s.observed)
         }
-        // The IPv6 file's answers are fragmented: counted, not yet reassembled.
-        #expect(summary.anomalies.counts.keys.allSatisfy { $0 == "ipv6.fragment_not_reassembled" })
+        // The IPv6 file ends inside a fragmented answer (frames 6–7 without the rest).
+        #expect(summary.anomalies.counts.keys.allSatisfy { $0 == "ip.fragment_incomplete" }, "\(summary.anomalies.counts)")
+    }
+}
+
+@Suite struct FragmentFixtureTests {
+    /// `zeek-ipv4-fragmented-3.pcap`: five fragments, all with MF set, never
+    /// complete (MANIFEST note 8): nothing is decoded and the incomplete
+    /// datagram is counted.
+    @Test func incompleteIPv4FragmentsAreCounted() throws {
+        var n = 0
+        let summary = try CaptureScanner.observables(path: RepoPaths.fixturesReal + "/pcap/zeek-ipv4-fragmented-3.pcap") { _ in n += 1 }
+        #expect(n == 0)
+        #expect(summary.anomalies["ip.fragment_incomplete"] == 1)
     }
 }
