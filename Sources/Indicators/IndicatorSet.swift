@@ -136,6 +136,14 @@ package struct IndicatorSet: Sendable {
         if observable.evidence == .dnsAnswer, let address = IPAddress(observable.value) {
             return matchExact(address.bitWidth == 32 ? .ipv4 : .ipv6, address.description, at: observable.time)
         }
+        // An HTTP Host may carry a port, and may be an address literal (`[::1]:8000`).
+        if observable.evidence == .httpHost {
+            let host = IndicatorSet.hostWithoutPort(observable.value)
+            if let address = IPAddress(host) {
+                return matchExact(address.bitWidth == 32 ? .ipv4 : .ipv6, address.description, at: observable.time)
+            }
+            return matchDomain(host, at: observable.time)
+        }
         switch observable.evidence.observableKind {
         case .domain:
             return matchDomain(observable.value, at: observable.time)
@@ -160,6 +168,17 @@ package struct IndicatorSet: Sendable {
             }
             return []
         }
+    }
+
+    /// `host:port` → `host`; `[v6]:port` or `[v6]` → `v6`.
+    static func hostWithoutPort(_ value: String) -> String {
+        if value.hasPrefix("["), let close = value.firstIndex(of: "]") {
+            return String(value[value.index(after: value.startIndex)..<close])
+        }
+        if let colon = value.lastIndex(of: ":"), value.firstIndex(of: ":") == colon {
+            return String(value[..<colon])
+        }
+        return value
     }
 
     /// Exact lookup after normalising `raw` as `kind`.

@@ -32,8 +32,21 @@ package struct UDPDatagram: Sendable {
 }
 
 /// What a packet decoded to, as far as this slice goes.
+/// A TCP segment extracted from a packet.
+package struct TCPSegment: Sendable {
+    package var endpoints: FlowEndpoints
+    package var sequence: UInt32
+    package var flags: UInt8
+    package var payload: ArraySlice<UInt8>
+
+    package var isSYN: Bool { flags & 0x02 != 0 }
+    package var isFIN: Bool { flags & 0x01 != 0 }
+    package var isRST: Bool { flags & 0x04 != 0 }
+}
+
 package enum DecodedPacket: Sendable {
     case udp(UDPDatagram)
+    case tcp(TCPSegment)
     /// A layer we do not (yet) go beyond; not an anomaly.
     case other
 }
@@ -179,8 +192,8 @@ package struct PacketDecoder: Sendable {
                     payload = ByteReader(whole)
                 }
                 next = following  // (an atomic fragment, offset 0 and no more, is its own datagram)
-            case 17:
-                return decodeUDP(payload.rest, source: Array(source), destination: Array(destination))
+            case 17, 6:
+                return decodeTransport(next, payload.rest, source: Array(source), destination: Array(destination))
             default:
                 return .other
             }
@@ -235,11 +248,39 @@ package struct PacketDecoder: Sendable {
             guard let whole = fragments.add(key, offset: fragmentOffset, moreFragments: moreFragments, payload: payload, time: now) else {
                 return .other
             }
-            guard proto == 17 else { return .other }
-            return decodeUDP(whole[...], source: Array(source), destination: Array(destination))
+            return decodeTransport(proto, whole[...], source: Array(source), destination: Array(destination))
         }
-        guard proto == 17 else { return .other }
-        return decodeUDP(payload, source: Array(source), destination: Array(destination))
+        return decodeTransport(proto, payload, source: Array(source), destination: Array(destination))
+    }
+
+    mutating func decodeTransport(_ proto: UInt8, _ data: ArraySlice<UInt8>, source: [UInt8], destination: [UInt8]) -> DecodedPacket {
+        switch proto {
+        case 17: return decodeUDP(data, source: source, destination: destination)
+        case 6: return decodeTCP(data, source: source, destination: destination)
+        default: return .other
+        }
+    }
+
+    mutating func decodeTCP(_ data: ArraySlice<UInt8>, source: [UInt8], destination: [UInt8]) -> DecodedPacket {
+        var reader = ByteReader(data)
+        guard let sport = reader.readUInt16(), let dport = reader.readUInt16(), let sequence = reader.readUInt32(), reader.skip(4),
+            let offsetByte = reader.readUInt8(), let flags = reader.readUInt8()
+        else {
+            decoderAnomalies.record(Anomaly("tcp.truncated_header"))
+            return .other
+        }
+        let headerLength = Int(offsetByte >> 4) * 4
+        guard headerLength >= 20 else {
+            decoderAnomalies.record(Anomaly("tcp.bad_header_length"))
+            return .other
+        }
+        guard data.count >= headerLength else {
+            decoderAnomalies.record(Anomaly("tcp.truncated_header"))
+            return .other
+        }
+        return .tcp(TCPSegment(
+            endpoints: FlowEndpoints(sourceAddress: source, destinationAddress: destination, sourcePort: sport, destinationPort: dport),
+            sequence: sequence, flags: flags, payload: data[(data.startIndex + headerLength)...]))
     }
 
     mutating func decodeUDP(_ data: ArraySlice<UInt8>, source: [UInt8], destination: [UInt8]) -> DecodedPacket {

@@ -16,6 +16,18 @@ package struct CaptureDecoder: Sendable {
     private var reader = CaptureReader()
     private var packets = PacketDecoder()
     private var dns = DNSParser()
+    private var tcp = TCPReassembler()
+    private var streams: [FlowEndpoints: StreamState] = [:]
+    private var streamAnomalies = AnomalyCounts()
+
+    /// What a TCP direction carries, decided by port and first bytes.
+    private enum StreamState: Sendable {
+        case dns(DNSStreamParser)
+        case tls(TLSClientHelloParser)
+        case http(HTTPRequestParser)
+        case smtp(SMTPClientParser)
+        case ignored
+    }
     package private(set) var firstTime: Timestamp?
     package private(set) var lastTime: Timestamp?
     package private(set) var observableCount = 0
@@ -34,6 +46,8 @@ package struct CaptureDecoder: Sendable {
         var all = reader.anomalies
         all.merge(packets.anomalies)
         all.merge(dns.anomalies)
+        all.merge(tcp.anomalies)
+        all.merge(streamAnomalies)
         return all
     }
 
@@ -50,11 +64,24 @@ package struct CaptureDecoder: Sendable {
             lastTime = last
             observableCount = count
         }
+        var reader = self.reader
+        self.reader = CaptureReader()
+        defer { self.reader = reader }
         try reader.feed(chunk) { record in
             let time = Timestamp(nanoseconds: record.timestampNanoseconds)
             if first == nil || time < first! { first = time }
             if last == nil || time > last! { last = time }
-            guard case .udp(let datagram) = packets.decode(record.data, linkType: record.linkType, time: record.timestampNanoseconds) else { return }
+            let decoded = packets.decode(record.data, linkType: record.linkType, time: record.timestampNanoseconds)
+            if case .tcp(let segment) = decoded {
+                var tcp = self.tcp
+                self.tcp = TCPReassembler()
+                defer { self.tcp = tcp }
+                try tcp.add(segment, time: record.timestampNanoseconds) { ends, event in
+                    try self.stream(ends, event, time: time, offset: record.fileOffset) { count += 1; try emit($0) }
+                }
+                return
+            }
+            guard case .udp(let datagram) = decoded else { return }
             let ends = datagram.endpoints
             guard CaptureDecoder.dnsPorts.contains(ends.destinationPort) || CaptureDecoder.dnsPorts.contains(ends.sourcePort),
                 let message = dns.parse(datagram.payload)
@@ -86,9 +113,74 @@ package struct CaptureDecoder: Sendable {
 
     /// Ends the input: a partial trailing record becomes an anomaly; a file
     /// too short for a pcap header is an error.
-    package mutating func finish() throws {
+    package mutating func finish(_ emit: (Observable) throws -> Void = { _ in }) throws {
         try reader.finish()
         packets.finish()
+        var tcp = self.tcp
+        self.tcp = TCPReassembler()
+        let time = lastTime ?? Timestamp(nanoseconds: 0)
+        let offset = reader.consumed
+        var count = observableCount
+        try tcp.finish { ends, event in
+            try self.stream(ends, event, time: time, offset: offset) { count += 1; try emit($0) }
+        }
+        observableCount = count
+        self.tcp = tcp
+    }
+
+    /// Routes one direction's reassembled bytes to its application parser.
+    private mutating func stream(
+        _ ends: FlowEndpoints, _ event: TCPReassembler.Event, time: Timestamp, offset: Int64, _ emit: (Observable) throws -> Void
+    ) throws {
+        let key = FlowKey.tcp(ends)
+        func report(_ finding: StreamFinding) throws {
+            let (evidence, value): (Evidence, String)
+            switch finding {
+            case .dnsQuery(let v): (evidence, value) = (.dnsQuery, v)
+            case .dnsAnswer(let v): (evidence, value) = (.dnsAnswer, v)
+            case .tlsSNI(let v):
+                // RFC 6066 forbids address literals in SNI; one is not a domain.
+                if IPAddress(v) != nil {
+                    streamAnomalies.record(Anomaly("tls.sni_ip_literal"))
+                    return
+                }
+                (evidence, value) = (.tlsSNI, v)
+            case .httpHost(let v): (evidence, value) = (.httpHost, v)
+            case .httpURL(let v): (evidence, value) = (.httpURL, v)
+            case .smtpMailFrom(let v): (evidence, value) = (.smtpMailFrom, v)
+            case .smtpRcptTo(let v): (evidence, value) = (.smtpRcptTo, v)
+            }
+            try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: offset))
+        }
+        switch event {
+        case .end:
+            streams[ends] = nil
+        case .gap:
+            // A parser cannot resynchronise inside a message it lost bytes of.
+            if streams[ends] != nil { streams[ends] = .ignored }
+        case .data(let bytes):
+            var state = streams[ends] ?? CaptureDecoder.classify(ends, bytes)
+            streams[ends] = .ignored  // keep the parser uniquely referenced while it runs
+            switch state {
+            case .dns(var p): try p.feed(bytes, report); state = .dns(p)
+            case .tls(var p):
+                try p.feed(bytes, report)
+                streamAnomalies.merge(p.anomalies)
+                state = p.done ? .ignored : .tls(p)
+            case .http(var p): try p.feed(bytes, report); state = .http(p)
+            case .smtp(var p): try p.feed(bytes, report); state = .smtp(p)
+            case .ignored: break
+            }
+            streams[ends] = state
+        }
+    }
+
+    private static func classify(_ ends: FlowEndpoints, _ first: ArraySlice<UInt8>) -> StreamState {
+        if ends.destinationPort == 53 || ends.sourcePort == 53 { return .dns(DNSStreamParser()) }
+        if first.count >= 2, first.first == 22, first[first.startIndex + 1] == 3 { return .tls(TLSClientHelloParser()) }
+        if HTTPRequestParser.looksLikeRequest(first) { return .http(HTTPRequestParser()) }
+        if SMTPClientParser.looksLikeClient(first) { return .smtp(SMTPClientParser()) }
+        return .ignored
     }
 }
 
@@ -97,6 +189,10 @@ package struct CaptureDecoder: Sendable {
 package enum FlowKey {
     package static func udp(_ e: FlowEndpoints) -> String {
         "udp \(endpoint(e.sourceAddress, e.sourcePort)) -> \(endpoint(e.destinationAddress, e.destinationPort))"
+    }
+
+    package static func tcp(_ e: FlowEndpoints) -> String {
+        "tcp \(endpoint(e.sourceAddress, e.sourcePort)) -> \(endpoint(e.destinationAddress, e.destinationPort))"
     }
 
     static func endpoint(_ address: [UInt8], _ port: UInt16) -> String {

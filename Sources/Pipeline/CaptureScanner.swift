@@ -164,7 +164,7 @@ package enum CaptureScanner {
             case nil:
                 throw ScanError(path: path, reason: inflater == nil ? "empty file" : "empty or unreadable gzip stream")
             case .capture(var d)?:
-                try d.finish()
+                try d.finish(emit)
                 var anomalies = d.anomalies
                 anomalies.merge(extraAnomalies)
                 return CaptureSummary(
