@@ -23,6 +23,13 @@ package struct FlowEndpoints: Hashable, Sendable {
     package var destinationAddress: [UInt8]
     package var sourcePort: UInt16
     package var destinationPort: UInt16
+
+    package init(sourceAddress: [UInt8], destinationAddress: [UInt8], sourcePort: UInt16, destinationPort: UInt16) {
+        self.sourceAddress = sourceAddress
+        self.destinationAddress = destinationAddress
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+    }
 }
 
 /// A UDP datagram extracted from a packet.
@@ -38,6 +45,13 @@ package struct TCPSegment: Sendable {
     package var sequence: UInt32
     package var flags: UInt8
     package var payload: ArraySlice<UInt8>
+
+    package init(endpoints: FlowEndpoints, sequence: UInt32, flags: UInt8, payload: ArraySlice<UInt8>) {
+        self.endpoints = endpoints
+        self.sequence = sequence
+        self.flags = flags
+        self.payload = payload
+    }
 
     package var isSYN: Bool { flags & 0x02 != 0 }
     package var isFIN: Bool { flags & 0x01 != 0 }
