@@ -50,6 +50,13 @@ let package = Package(
 
         // Test helpers (capture builders, seeded randomness, fixture paths).
         .target(name: "GenevaTestSupport", path: "Tests/Support", swiftSettings: strict),
+        // libFuzzer harness over every decoder (docs/decoders.md); an ordinary
+        // build is a corpus replayer.
+        .executableTarget(
+            name: "geneva-fuzz",
+            dependencies: ["PacketDecoding", "AppProtocols", "MailLogs", "ThreatIntel", "TelemetryModel", "WireParsing"],
+            swiftSettings: strict),
+
         .testTarget(name: "WireParsingTests", dependencies: ["GenevaTestSupport", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "TelemetryModelTests", dependencies: ["GenevaTestSupport", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "PacketDecodingTests", dependencies: ["GenevaTestSupport", "PacketDecoding", "WireParsing"], swiftSettings: strict),
