@@ -4,6 +4,8 @@ import WireParsing
 package enum StreamFinding: Sendable, Equatable {
     case dnsQuery(String)
     case dnsAnswer(String)
+    /// An A or AAAA record's address, network order (4 or 16 bytes).
+    case dnsAnswerAddress([UInt8])
     case tlsSNI(String)
     case httpHost(String)
     case httpURL(String)
@@ -30,7 +32,7 @@ package struct DNSStreamParser: Sendable {
                     for rr in message.records {
                         if !rr.owner.isEmpty { try found(.dnsAnswer(rr.owner)) }
                         switch rr.data {
-                        case .address(let bytes): try found(.dnsAnswer(DNSStreamParser.format(bytes)))
+                        case .address(let bytes): try found(.dnsAnswerAddress(bytes))
                         case .name(let n) where !n.isEmpty: try found(.dnsAnswer(n))
                         default: break
                         }
@@ -42,18 +44,6 @@ package struct DNSStreamParser: Sendable {
             start += 2 + length
         }
         buffer.removeFirst(start)
-    }
-
-    /// Dotted quad or RFC 5952-style hex groups (canonicalised downstream).
-    static func format(_ b: [UInt8]) -> String {
-        if b.count == 4 { return b.map(String.init).joined(separator: ".") }
-        var groups: [String] = []
-        var i = 0
-        while i + 1 < b.count {
-            groups.append(String(UInt16(b[i]) << 8 | UInt16(b[i + 1]), radix: 16))
-            i += 2
-        }
-        return groups.joined(separator: ":")
     }
 }
 

@@ -138,6 +138,9 @@ package struct CaptureDecoder: Sendable {
             switch finding {
             case .dnsQuery(let v): (evidence, value) = (.dnsQuery, v)
             case .dnsAnswer(let v): (evidence, value) = (.dnsAnswer, v)
+            case .dnsAnswerAddress(let bytes):
+                guard let ip = IPAddress(bytes: bytes) else { return }
+                (evidence, value) = (.dnsAnswer, ip.description)
             case .tlsSNI(let v):
                 // RFC 6066 forbids address literals in SNI; one is not a domain.
                 if IPAddress(v) != nil {
