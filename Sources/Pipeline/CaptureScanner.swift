@@ -67,8 +67,10 @@ package enum CaptureScanner {
     /// Every observable of the file at `path`, in file order.
     package static func observables(
         path: String, options: ScanOptions = .standard, chunkSize: Int = chunkSize,
-        wanted: (Evidence, ArraySlice<UInt8>) -> Bool = { _, _ in true }, _ emit: (Observable) throws -> Void
+        wanted: (Evidence, ArraySlice<UInt8>) -> Bool = { _, _ in true },
+        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, _ emit: (Observable) throws -> Void
     ) throws -> CaptureSummary {
+        let fileSize = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
             throw ScanError(path: path, reason: "is a directory, not a capture or log file")
@@ -122,6 +124,7 @@ package enum CaptureScanner {
                 if let data, !data.isEmpty {
                     chunk = Array(data)[...]
                     compressedBytes += Int64(chunk.count)
+                    progress?(compressedBytes, fileSize)
                 } else {
                     atEnd = true
                     chunk = []
@@ -200,11 +203,12 @@ package enum CaptureScanner {
     /// Scans one file for `customerID`'s `sensor` against `indicators`;
     /// sightings are de-duplicated by identity.
     package static func scan(
-        path: String, customerID: String, sensor: String, indicators: IndicatorSet, options: ScanOptions = .standard
+        path: String, customerID: String, sensor: String, indicators: IndicatorSet, options: ScanOptions = .standard,
+        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil
     ) throws -> (summary: CaptureSummary, sightings: [Sighting]) {
         var sightings: [Sighting] = []
         var seen = Set<Sighting.Identity>()
-        let summary = try observables(path: path, options: options, wanted: indicators.mayMatch) { observable in
+        let summary = try observables(path: path, options: options, wanted: indicators.mayMatch, progress: progress) { observable in
             for match in indicators.matches(observable) {
                 let sighting = Sighting(
                     indicatorID: match.indicatorID, customerID: customerID, sensor: sensor, time: observable.time,

@@ -34,8 +34,11 @@ struct ScanCommand: ParsableCommand {
         }
         if indicators.count == 0 { warn("no intel imported yet: nothing can be sighted (run `geneva intel import` first)") }
         try forEachFile(files) { file in
+            let meter = ProgressMeter(label: file)
             let (summary, sightings) = try CaptureScanner.scan(
-                path: file, customerID: customer, sensor: sensor, indicators: indicators, options: options)
+                path: file, customerID: customer, sensor: sensor, indicators: indicators, options: options,
+                progress: meter.map { m in { m.update($0, of: $1) } })
+            meter?.clear()
             let record = GenevaStore.ScanRecord(
                 customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
                 records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
@@ -128,5 +131,41 @@ struct LogReadingOptions: ParsableArguments {
             options.clock.utcOffsetSeconds = (h * 3600 + m * 60) * (b[0] == UInt8(ascii: "-") ? -1 : 1)
         }
         return options
+    }
+}
+
+/// Progress of a long scan on a terminal (bytes, rate, ETA), redrawn at most
+/// twice a second on stderr; `nil` when stderr is not a terminal (SPEC §5).
+final class ProgressMeter {
+    let label: String
+    let start = Date()
+    var lastDraw = Date.distantPast
+
+    init?(label: String) {
+        guard isatty(STDERR_FILENO) != 0 else { return nil }
+        self.label = label
+    }
+
+    func update(_ done: Int64, of total: Int64) {
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.5 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(start), 0.001)
+        let rate = Double(done) / elapsed
+        var line = "\(label): \(Self.megabytes(done))"
+        if total > 0 {
+            line += " of \(Self.megabytes(total)) (\(Int(Double(done) * 100 / Double(total)))%)"
+        }
+        line += ", \(Self.megabytes(Int64(rate)))/s"
+        if total > done, rate > 0 { line += ", ETA \(Int((Double(total - done) / rate).rounded(.up))) s" }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+    }
+
+    func clear() {
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+
+    static func megabytes(_ bytes: Int64) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_000_000)
     }
 }
