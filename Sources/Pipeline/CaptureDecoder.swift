@@ -19,6 +19,11 @@ package struct CaptureDecoder: Sendable {
     private var tcp = TCPReassembler()
     private var streams: [FlowEndpoints: StreamState] = [:]
     private var streamAnomalies = AnomalyCounts()
+    /// Flows (either direction) whose addresses were already reported as `ip-flow`.
+    private var flowsSeen = Set<FlowEndpoints>()
+    /// Flows remembered for `ip-flow` de-duplication; beyond it the memory is
+    /// reset (a flow seen again then reports its addresses once more).
+    package static let maxRememberedFlows = 200_000
 
     /// What a TCP direction carries, decided by port and first bytes.
     private enum StreamState: Sendable {
@@ -72,6 +77,27 @@ package struct CaptureDecoder: Sendable {
             if first == nil || time < first! { first = time }
             if last == nil || time > last! { last = time }
             let decoded = packets.decode(record.data, linkType: record.linkType, time: record.timestampNanoseconds)
+            // Each flow's two addresses, once, as ip-flow evidence.
+            var flow: (FlowEndpoints, String)? = nil
+            switch decoded {
+            case .tcp(let segment): flow = (segment.endpoints, FlowKey.tcp(segment.endpoints))
+            case .udp(let datagram): flow = (datagram.endpoints, FlowKey.udp(datagram.endpoints))
+            case .other: break
+            }
+            if let (ends, key) = flow {
+                let reverse = FlowEndpoints(sourceAddress: ends.destinationAddress, destinationAddress: ends.sourceAddress,
+                                            sourcePort: ends.destinationPort, destinationPort: ends.sourcePort)
+                if !flowsSeen.contains(ends), !flowsSeen.contains(reverse) {
+                    if flowsSeen.count >= CaptureDecoder.maxRememberedFlows { flowsSeen.removeAll(keepingCapacity: true) }
+                    flowsSeen.insert(ends)
+                    for address in [ends.sourceAddress, ends.destinationAddress] {
+                        if let ip = IPAddress(bytes: address) {
+                            count += 1
+                            try emit(Observable(time: time, evidence: .ipFlow, value: ip.description, key: key, offset: record.fileOffset))
+                        }
+                    }
+                }
+            }
             if case .tcp(let segment) = decoded {
                 var tcp = self.tcp
                 self.tcp = TCPReassembler()

@@ -214,7 +214,7 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         let cli = try CLI()
         let r = try cli.run(["observables", "--format", "ndjson", CLI.demo + "/captures/hooli.pcap"], useDB: false)
         #expect(r.status == 0)
-        let line = try #require(r.stdout.split(separator: "\n").first)
+        let line = try #require(r.stdout.split(separator: "\n").first { $0.contains("dns-query") })
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["evidence"] as? String == "dns-query")
         #expect(object["value"] as? String == "CDN.Beta-Sync.ORG", "observables are printed as seen, minus the root dot")

@@ -45,6 +45,32 @@ import TelemetryModel
         return out
     }
 
+    /// Every IPv4/IPv6 address of tshark's UDP and TCP conversations is an
+    /// `ip-flow` observable.
+    @Test(arguments: captures)
+    func flowAddressesMatchTsharkConversations(capture: String) throws {
+        let conv = try String(contentsOfFile: RepoPaths.fixturesReal + "/expected/\(capture).conv.txt", encoding: .utf8)
+        var want = Set<String>()
+        var section = ""
+        for line in conv.split(separator: "\n") {
+            if line.hasPrefix("TCP Conversations") { section = "tcp" } else if line.hasPrefix("UDP Conversations") { section = "udp" }
+            else if line.hasPrefix("IPv4 Conversations") || line.hasPrefix("IPv6 Conversations") { section = "ip" }
+            guard section == "tcp" || section == "udp", line.contains("<->") else { continue }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count >= 3 else { continue }
+            for endpoint in [parts[0], parts[2]] {
+                guard let colon = endpoint.lastIndex(of: ":") else { continue }
+                let address = String(endpoint[..<colon])
+                if let ip = IPAddress(address) { want.insert(ip.description) }
+            }
+        }
+        var got = Set<String>()
+        _ = try? CaptureScanner.observables(path: RepoPaths.fixturesReal + "/pcap/" + capture) { o in
+            if o.evidence == .ipFlow { got.insert(o.value) }
+        }
+        #expect(want.subtracting(got).isEmpty, "\(capture): \(want.subtracting(got).sorted())")
+    }
+
     @Test(arguments: captures)
     func observablesMatchTshark(capture: String) throws {
         var got = Set<String>()
@@ -65,6 +91,7 @@ import TelemetryModel
         // Answers: Geneva also reports NS/MX/PTR targets, which tshark puts in other fields.
         let extra = got.subtracting(want).filter { item in
             if item.hasPrefix("dns-answer ") { return false }
+            if item.hasPrefix("ip-flow ") { return false }  // compared with tshark's conversations below
             guard let key = ports[item] else { return true }
             return !(key.hasSuffix(":5353") || key.hasSuffix(":5355"))
         }
