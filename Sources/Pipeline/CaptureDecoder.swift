@@ -158,7 +158,7 @@ package struct CaptureDecoder: Sendable {
     private mutating func stream(
         _ ends: FlowEndpoints, _ event: TCPReassembler.Event, time: Timestamp, offset: Int64, _ emit: (Observable) throws -> Void
     ) throws {
-        let key = FlowKey.tcp(ends)
+        var flowKey: String? = nil  // formatted only when something is reported
         func report(_ finding: StreamFinding) throws {
             let (evidence, value): (Evidence, String)
             switch finding {
@@ -179,7 +179,8 @@ package struct CaptureDecoder: Sendable {
             case .smtpMailFrom(let v): (evidence, value) = (.smtpMailFrom, v)
             case .smtpRcptTo(let v): (evidence, value) = (.smtpRcptTo, v)
             }
-            try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: offset))
+            if flowKey == nil { flowKey = FlowKey.tcp(ends) }
+            try emit(Observable(time: time, evidence: evidence, value: value, key: flowKey!, offset: offset))
         }
         switch event {
         case .end:

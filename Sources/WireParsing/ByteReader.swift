@@ -85,6 +85,7 @@ package struct ByteReader: Sendable {
 }
 
 /// Byte order of a multi-byte field.
+@usableFromInline
 package enum ByteOrder: Sendable {
     case big
     case little
@@ -92,7 +93,9 @@ package enum ByteOrder: Sendable {
 
 extension FixedWidthInteger {
     /// Reads an integer from `bytes` at `offset` (relative to the slice start),
-    /// or `nil` if the slice is too short.
+    /// or `nil` if the slice is too short. Inlinable so that callers in other
+    /// modules get a specialised copy instead of generic witness calls.
+    @inlinable
     package static func read(from bytes: ArraySlice<UInt8>, at offset: Int, _ order: ByteOrder) -> Self? {
         let size = MemoryLayout<Self>.size
         guard offset >= 0, bytes.count - offset >= size else { return nil }
