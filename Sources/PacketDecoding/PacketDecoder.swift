@@ -16,19 +16,57 @@ package enum LinkType {
     package static let linuxSLL2: UInt32 = 276
 }
 
-/// A transport endpoint pair as seen in one packet.
+/// A transport endpoint pair as seen in one packet. Addresses are packed
+/// into words (no heap allocation per packet; cheap to hash as a flow key).
 package struct FlowEndpoints: Hashable, Sendable {
-    /// 4 (IPv4) or 16 (IPv6) network-order bytes.
-    package var sourceAddress: [UInt8]
-    package var destinationAddress: [UInt8]
+    /// An IPv4 (in `low`) or IPv6 address.
+    struct PackedAddress: Hashable, Sendable {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var isV6 = false
+
+        init(_ bytes: some Collection<UInt8>) {
+            isV6 = bytes.count == 16
+            for (i, b) in bytes.enumerated() {
+                if isV6, i < 8 { high = high << 8 | UInt64(b) } else { low = low << 8 | UInt64(b) }
+            }
+        }
+
+        var bytes: [UInt8] {
+            if isV6 {
+                return (0..<8).map { UInt8(truncatingIfNeeded: high >> UInt64(56 - 8 * $0)) }
+                    + (0..<8).map { UInt8(truncatingIfNeeded: low >> UInt64(56 - 8 * $0)) }
+            }
+            return (0..<4).map { UInt8(truncatingIfNeeded: low >> UInt64(24 - 8 * $0)) }
+        }
+    }
+
+    private var source: PackedAddress
+    private var destination: PackedAddress
     package var sourcePort: UInt16
     package var destinationPort: UInt16
 
-    package init(sourceAddress: [UInt8], destinationAddress: [UInt8], sourcePort: UInt16, destinationPort: UInt16) {
-        self.sourceAddress = sourceAddress
-        self.destinationAddress = destinationAddress
+    /// 4 (IPv4) or 16 (IPv6) network-order bytes.
+    package var sourceAddress: [UInt8] { source.bytes }
+    package var destinationAddress: [UInt8] { destination.bytes }
+
+    package init(sourceAddress: some Collection<UInt8>, destinationAddress: some Collection<UInt8>, sourcePort: UInt16, destinationPort: UInt16) {
+        self.source = PackedAddress(sourceAddress)
+        self.destination = PackedAddress(destinationAddress)
         self.sourcePort = sourcePort
         self.destinationPort = destinationPort
+    }
+
+    private init(source: PackedAddress, destination: PackedAddress, sourcePort: UInt16, destinationPort: UInt16) {
+        self.source = source
+        self.destination = destination
+        self.sourcePort = sourcePort
+        self.destinationPort = destinationPort
+    }
+
+    /// The other direction of the same flow.
+    package var reversed: FlowEndpoints {
+        FlowEndpoints(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort)
     }
 }
 
@@ -207,7 +245,7 @@ package struct PacketDecoder: Sendable {
                 }
                 next = following  // (an atomic fragment, offset 0 and no more, is its own datagram)
             case 17, 6:
-                return decodeTransport(next, payload.rest, source: Array(source), destination: Array(destination))
+                return decodeTransport(next, payload.rest, source: source, destination: destination)
             default:
                 return .other
             }
@@ -262,12 +300,12 @@ package struct PacketDecoder: Sendable {
             guard let whole = fragments.add(key, offset: fragmentOffset, moreFragments: moreFragments, payload: payload, time: now) else {
                 return .other
             }
-            return decodeTransport(proto, whole[...], source: Array(source), destination: Array(destination))
+            return decodeTransport(proto, whole[...], source: source, destination: destination)
         }
-        return decodeTransport(proto, payload, source: Array(source), destination: Array(destination))
+        return decodeTransport(proto, payload, source: source, destination: destination)
     }
 
-    mutating func decodeTransport(_ proto: UInt8, _ data: ArraySlice<UInt8>, source: [UInt8], destination: [UInt8]) -> DecodedPacket {
+    mutating func decodeTransport(_ proto: UInt8, _ data: ArraySlice<UInt8>, source: ArraySlice<UInt8>, destination: ArraySlice<UInt8>) -> DecodedPacket {
         switch proto {
         case 17: return decodeUDP(data, source: source, destination: destination)
         case 6: return decodeTCP(data, source: source, destination: destination)
@@ -275,7 +313,7 @@ package struct PacketDecoder: Sendable {
         }
     }
 
-    mutating func decodeTCP(_ data: ArraySlice<UInt8>, source: [UInt8], destination: [UInt8]) -> DecodedPacket {
+    mutating func decodeTCP(_ data: ArraySlice<UInt8>, source: ArraySlice<UInt8>, destination: ArraySlice<UInt8>) -> DecodedPacket {
         var reader = ByteReader(data)
         guard let sport = reader.readUInt16(), let dport = reader.readUInt16(), let sequence = reader.readUInt32(), reader.skip(4),
             let offsetByte = reader.readUInt8(), let flags = reader.readUInt8()
@@ -297,7 +335,7 @@ package struct PacketDecoder: Sendable {
             sequence: sequence, flags: flags, payload: data[(data.startIndex + headerLength)...]))
     }
 
-    mutating func decodeUDP(_ data: ArraySlice<UInt8>, source: [UInt8], destination: [UInt8]) -> DecodedPacket {
+    mutating func decodeUDP(_ data: ArraySlice<UInt8>, source: ArraySlice<UInt8>, destination: ArraySlice<UInt8>) -> DecodedPacket {
         var reader = ByteReader(data)
         guard let sport = reader.readUInt16(), let dport = reader.readUInt16(), let length = reader.readUInt16(),
             reader.skip(2)

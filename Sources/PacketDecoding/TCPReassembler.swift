@@ -56,8 +56,7 @@ package struct TCPReassembler: Sendable {
         let key = s.endpoints
         if s.isRST {
             if let d = directions.removeValue(forKey: key), !d.ended { try deliver(key, .end) }
-            let reverse = FlowEndpoints(sourceAddress: key.destinationAddress, destinationAddress: key.sourceAddress,
-                                        sourcePort: key.destinationPort, destinationPort: key.sourcePort)
+            let reverse = key.reversed
             if let d = directions.removeValue(forKey: reverse), !d.ended { try deliver(reverse, .end) }
             return
         }

@@ -85,8 +85,7 @@ package struct CaptureDecoder: Sendable {
             case .other: break
             }
             if let (ends, key) = flow {
-                let reverse = FlowEndpoints(sourceAddress: ends.destinationAddress, destinationAddress: ends.sourceAddress,
-                                            sourcePort: ends.destinationPort, destinationPort: ends.sourcePort)
+                let reverse = ends.reversed
                 if !flowsSeen.contains(ends), !flowsSeen.contains(reverse) {
                     if flowsSeen.count >= CaptureDecoder.maxRememberedFlows { flowsSeen.removeAll(keepingCapacity: true) }
                     flowsSeen.insert(ends)
