@@ -33,7 +33,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Storage",
-            dependencies: ["TelemetryModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TelemetryModel", "WireParsing", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .target(
             name: "Pipeline",

@@ -203,19 +203,9 @@ package struct IndicatorSet: Sendable {
             // nothing, so only the canonical bytes can hit.
             return tables[k].values.find(bytes) != nil || !tables[IndicatorSet.slot(.cidr)].ids.isEmpty
         case .maillogSender, .maillogRecipient, .smtpMailFrom, .smtpRcptTo:
-            let k = IndicatorSet.slot(.email)
-            guard !tables[k].ids.isEmpty else { return false }
-            guard bytes.count <= 254, bytes.last != UInt8(ascii: ".") else { return true }
-            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count) { buffer -> Bool in
-                var n = 0
-                for c in bytes {
-                    // Anything the normaliser would rewrite: let the full path decide.
-                    guard c > 0x20, c < 0x7F, c != UInt8(ascii: "<"), c != UInt8(ascii: ">") else { return true }
-                    buffer[n] = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
-                    n += 1
-                }
-                return tables[k].values.find(UnsafeBufferPointer(rebasing: buffer[0..<n])) != nil
-            }
+            guard !tables[IndicatorSet.slot(.email)].ids.isEmpty else { return false }
+            // Anything the fast path cannot decide goes to the full normaliser.
+            return findPlainEmail(bytes).map { $0 != nil } ?? true
         default:
             return true
         }
@@ -227,18 +217,24 @@ package struct IndicatorSet: Sendable {
     package func matchEmail(_ raw: String, at time: Timestamp) -> [IndicatorMatch] {
         let k = IndicatorSet.slot(.email)
         guard !tables[k].ids.isEmpty else { return [] }
-        let bytes = raw.utf8
-        let plain = bytes.count <= 254 && bytes.last != UInt8(ascii: ".")
-            && bytes.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") }
-        guard plain else { return matchExact(.email, raw, at: time) }
-        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: raw.utf8.count) { buffer in
+        guard let found = findPlainEmail(raw.utf8) else { return matchExact(.email, raw, at: time) }
+        return found.flatMap { hit(k, $0, at: time) }.map { [$0] } ?? []
+    }
+
+    /// Looks a plain ASCII address up by its lower-case bytes: `.some(index)`
+    /// or `.some(nil)` when decided, `nil` when the value needs the full
+    /// normaliser (trimming, brackets, a trailing dot, non-ASCII).
+    private func findPlainEmail(_ bytes: some Collection<UInt8>) -> Int?? {
+        guard bytes.count <= 254, !bytes.isEmpty else { return nil }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count) { buffer -> Int?? in
             var n = 0
-            for c in raw.utf8 {
+            for c in bytes {
+                guard c > 0x20, c < 0x7F, c != UInt8(ascii: "<"), c != UInt8(ascii: ">") else { return nil }
                 buffer[n] = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
                 n += 1
             }
-            let lowered = UnsafeBufferPointer(rebasing: buffer[0..<n])
-            return tables[k].values.find(lowered).flatMap { hit(k, $0, at: time) }.map { [$0] } ?? []
+            guard buffer[n - 1] != UInt8(ascii: ".") else { return nil }
+            return .some(tables[IndicatorSet.slot(.email)].values.find(UnsafeBufferPointer(rebasing: buffer[0..<n])))
         }
     }
 

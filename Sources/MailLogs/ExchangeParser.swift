@@ -1,3 +1,4 @@
+import TelemetryModel
 import WireParsing
 
 /// Exchange message-tracking logs: CSV rows, with a `#Fields:` header or,
@@ -21,7 +22,7 @@ struct ExchangeParser {
 
     mutating func useFields(_ names: [String]) {
         column = [:]
-        for (i, name) in names.enumerated() { column[name.trimmingCharactersASCII()] = i }
+        for (i, name) in names.enumerated() { column[name.trimmingASCIIWhitespace()] = i }
     }
 
     /// `#Fields: date-time,client-ip,…`
@@ -30,30 +31,16 @@ struct ExchangeParser {
         useFields(text.split(separator: ",", omittingEmptySubsequences: false).map(String.init))
     }
 
-    /// Parses one row; returns its time text (for the clock) and fills `e`.
-    func parse(_ line: ArraySlice<UInt8>, into e: inout MailEvent, values: inout [String]) -> Bool {
+    /// Splits one row into `values`; `false` for a malformed row or one without a time.
+    func parse(_ line: ArraySlice<UInt8>, values: inout [String]) -> Bool {
         guard let record = CSVReader.records(Array(line)).first, !record.isMalformed else { return false }
         values = record.fields
-        func field(_ name: String) -> String? {
-            guard let i = column[name], i < values.count, !values[i].isEmpty else { return nil }
-            return values[i]
-        }
-        guard field("date-time") != nil else { return false }
-        return true
+        return field("date-time", in: values) != nil
     }
 
     func field(_ name: String, in values: [String]) -> String? {
         guard let i = column[name], i < values.count else { return nil }
         let v = values[i]
         return v.isEmpty ? nil : v
-    }
-}
-
-extension String {
-    func trimmingCharactersASCII() -> String {
-        let u = utf8
-        guard let first = u.firstIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return "" }
-        let last = u.lastIndex(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D })!
-        return String(self[first...last])
     }
 }

@@ -157,19 +157,6 @@ enum PostfixParser {
             || ByteText.endsBefore(rest, hostStart, "PASS ") || ByteText.endsBefore(rest, hostStart, "reject: ")
     }
 
-    /// Bracketed client addresses: `client=host[ip]`, `connect from host[ip]`,
-    /// `RCPT from host[ip]`, postscreen `CONNECT from [ip]:port`,
-    /// `PASS NEW [ip]`, `DNSBL rank 3 for [ip]`, `warning: host[ip]: SASL …`.
-    /// Never the server side: `relay=host[ip]` or postscreen's `to [ip]`.
-    static func clients(in rest: ArraySlice<UInt8>, into e: inout MailEvent) {
-        var i = rest.startIndex
-        while let open = rest[i...].firstIndex(of: UInt8(ascii: "[")) {
-            guard let (inside, after) = ByteText.bracket(at: open, in: rest) else { return }
-            i = after
-            if isClientBracket(rest, open: open), looksLikeAddress(inside) { e.clients.append(inside) }
-        }
-    }
-
     static func looksLikeAddress(_ s: ArraySlice<UInt8>) -> Bool {
         !s.isEmpty && s.count <= 45 && s.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x3A || ($0 >= 0x61 && $0 <= 0x66) || ($0 >= 0x41 && $0 <= 0x46) }
             && (s.contains(0x2E) || s.contains(0x3A))

@@ -132,7 +132,7 @@ package struct MailLogDecoder: Sendable {
         let startsWithDigit = first >= 0x30 && first <= 0x39
         if startsWithDigit, text.count > 19, text[text.startIndex + 4] == 0x2D, let (t, end) = clock.iso(text), end < text.endIndex, text[end] == 0x2C {
             // Exchange: `2024-01-25T15:16:09.843Z,10.0.0.1,…`
-            guard exchange.parse(text, into: &event, values: &exchangeValues) else {
+            guard exchange.parse(text, values: &exchangeValues) else {
                 anomalies.record(Anomaly("maillog.exchange_bad_row"))
                 return
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import TelemetryModel
+import WireParsing
 
 /// The embedded store: SQLite through GRDB, in WAL mode, schema by
 /// migrations. Every import or scan of one file is one transaction, so a
@@ -314,8 +315,7 @@ package final class GenevaStore: Sendable {
             try db.execute(
                 sql: "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 arguments: [scan.customerID, scan.sensor])
-            let anomalies = scan.anomalies.sorted { $0.key < $1.key }
-                .map { "\"\(GenevaStore.jsonEscape($0.key))\":\($0.value)" }.joined(separator: ",")
+            let anomalies = JSONValue.object(scan.anomalies.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).serialized()
             try db.execute(
                 sql: """
                     INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
@@ -323,7 +323,7 @@ package final class GenevaStore: Sendable {
                     """,
                 arguments: [
                     scan.customerID, scan.sensor, scan.source, Int64(Date().timeIntervalSince1970),
-                    scan.firstTime?.nanoseconds, scan.lastTime?.nanoseconds, scan.records, scan.observables, "{\(anomalies)}",
+                    scan.firstTime?.nanoseconds, scan.lastTime?.nanoseconds, scan.records, scan.observables, anomalies,
                 ])
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed)
@@ -364,19 +364,6 @@ package final class GenevaStore: Sendable {
         } catch {
             throw StorageError(.database, "database \(path): \(StorageError.describe(error))")
         }
-    }
-
-    static func jsonEscape(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
     }
 }
 

@@ -10,8 +10,10 @@ struct ReadOutcome: Equatable {
     var anomalies = AnomalyCounts()
 }
 
+/// Reads a capture through `CaptureReader` (classic pcap here, pcapng in
+/// PcapngAndLinkTests), chunk by chunk.
 func read(_ chunks: [ArraySlice<UInt8>]) throws -> ReadOutcome {
-    var reader = PcapReader()
+    var reader = CaptureReader()
     var out = ReadOutcome()
     for chunk in chunks {
         try reader.feed(chunk) { r in

@@ -3,20 +3,6 @@ import PacketDecoding
 import Testing
 import WireParsing
 
-func readCapture(_ chunks: [ArraySlice<UInt8>]) throws -> ReadOutcome {
-    var reader = CaptureReader()
-    var out = ReadOutcome()
-    for chunk in chunks {
-        try reader.feed(chunk) { r in
-            out.records.append([r.timestampNanoseconds, Int64(r.originalLength), r.fileOffset, Int64(r.linkType)])
-            out.bodies.append(Array(r.data))
-        }
-    }
-    try reader.finish()
-    out.anomalies = reader.anomalies
-    return out
-}
-
 @Suite struct PcapngReaderTests {
     static let query = PacketBuilder.dnsQuery(names: ["a.example"])
     static let file = PacketBuilder.pcapng(
@@ -28,7 +14,7 @@ func readCapture(_ chunks: [ArraySlice<UInt8>]) throws -> ReadOutcome {
         ])
 
     @Test func readsInterfacesResolutionsAndSkipsUnknownBlocks() throws {
-        let out = try readCapture([Self.file[...]])
+        let out = try read([Self.file[...]])
         #expect(out.records.count == 3)
         #expect(out.records.map { $0[3] } == [1, 101, 1], "each packet carries its interface's link type")
         #expect(out.records[0][0] == 1_700_000_000_123_456_000, "microseconds by default")
@@ -38,26 +24,26 @@ func readCapture(_ chunks: [ArraySlice<UInt8>]) throws -> ReadOutcome {
     }
 
     @Test func dripFeedGivesTheSameRecords() throws {
-        let whole = try readCapture([Self.file[...]])
-        #expect(try readCapture(Self.file.indices.map { Self.file[$0...$0] }) == whole)
+        let whole = try read([Self.file[...]])
+        #expect(try read(Self.file.indices.map { Self.file[$0...$0] }) == whole)
         var rng = SeededGenerator(seed: 17)
-        for _ in 0..<200 { #expect(try readCapture(randomChunks(Self.file, using: &rng, maxChunk: 50)) == whole) }
+        for _ in 0..<200 { #expect(try read(randomChunks(Self.file, using: &rng, maxChunk: 50)) == whole) }
     }
 
     @Test func damageIsAnAnomalyAndGarbageNeverTraps() throws {
-        let cut = try readCapture([Self.file.dropLast(6)])
+        let cut = try read([Self.file.dropLast(6)])
         #expect(cut.records.count == 2 && cut.anomalies["pcapng.truncated_block"] == 1)
         var bad = Self.file
         bad[28 + 6] = 0xFF  // the first interface block claims 16 MB
-        #expect(try readCapture([bad[...]]).anomalies["pcapng.bad_block_length"] == 1)
+        #expect(try read([bad[...]]).anomalies["pcapng.bad_block_length"] == 1)
         var badHeader = Self.file
         badHeader[6] = 0xFF  // a broken section header: nothing can be read
-        #expect(throws: PcapError.self) { try readCapture([badHeader[...]]) }
+        #expect(throws: PcapError.self) { try read([badHeader[...]]) }
         var rng = SeededGenerator(seed: 23)
         for _ in 0..<500 {
             var mutated = Self.file
             for _ in 0..<4 { mutated[Int.random(in: 0..<mutated.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
-            _ = try? readCapture(randomChunks(mutated, using: &rng, maxChunk: 64))
+            _ = try? read(randomChunks(mutated, using: &rng, maxChunk: 64))
         }
     }
 
