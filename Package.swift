@@ -20,6 +20,7 @@ let package = Package(
         // Leaves
         .target(name: "WireParsing", swiftSettings: strict),
         .target(name: "TelemetryModel", swiftSettings: strict),
+        .target(name: "PatternMatcher", swiftSettings: strict),
         // Decoders
         .target(name: "PacketDecoding", dependencies: ["WireParsing"], swiftSettings: strict),
         .target(name: "AppProtocols", dependencies: ["WireParsing"], swiftSettings: strict),
@@ -58,6 +59,7 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "WireParsingTests", dependencies: ["GenevaTestSupport", "WireParsing"], swiftSettings: strict),
+        .testTarget(name: "PatternMatcherTests", dependencies: ["GenevaTestSupport", "PatternMatcher"], swiftSettings: strict),
         .testTarget(name: "TelemetryModelTests", dependencies: ["GenevaTestSupport", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "PacketDecodingTests", dependencies: ["GenevaTestSupport", "PacketDecoding", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "AppProtocolsTests", dependencies: ["GenevaTestSupport", "AppProtocols", "WireParsing"], swiftSettings: strict),
