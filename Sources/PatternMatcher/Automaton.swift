@@ -13,27 +13,36 @@ struct Automaton: Sendable {
     /// `label[v]`: the byte on the edge into `v` (root: 0). Children of a state
     /// are sorted by label.
     let label: [UInt8]
+    /// Length of the prefix each state stands for (literals are < 65,536 bytes).
+    let depth: [UInt16]
     /// Every per-state `UInt32` array in one flat buffer, so the search loop
     /// takes one pointer (sections at the offsets below, n = state count):
-    /// - `firstChild` (n + 1): children of `u` are `firstChild[u] ..< firstChild[u + 1]`;
-    /// - `fail` (n): the state of the longest proper suffix that is a prefix;
-    /// - `depth` (n): length of the prefix a state stands for;
-    /// - `matchLink` (n): first state on the suffix chain (itself included)
-    ///   that ends a literal, or `noState`;
-    /// - `dictLink` (n): the same strictly below the state;
-    /// - `outStart` (n + 1): ids ending exactly at `v` are `outIDs[outStart[v] ..< outStart[v + 1]]`;
-    /// - `rootNext` (256): dense transitions of the root (input byte, before folding).
+    /// - `firstChild` (n + 1) at 0: children of `u` are `firstChild[u] ..< firstChild[u + 1]`;
+    /// - `fail` (n) at `failBase`: the state of the longest proper suffix that
+    ///   is a prefix, with `outputFlag` set when a literal ends at the state or
+    ///   anywhere on its suffix chain;
+    /// - dense rows at `denseBase`: for the root and its children (ids below
+    ///   `shallowCount`, BFS order), the complete transition for every input
+    ///   byte (folding and failure links resolved), 256 entries each.
     let words: [UInt32]
+    let failBase: Int
+    let denseBase: Int
+    let shallowCount: Int
+    /// States where literals end (ascending), and their ids:
+    /// `outIDs[outStart[i] ..< outStart[i + 1]]` end at `outState[i]`.
+    let outState: [UInt32]
+    let outStart: [UInt32]
     let outIDs: [UInt32]
     /// Longest literal in this automaton.
     let maxLength: Int
-    let failBase: Int, depthBase: Int, matchBase: Int, dictBase: Int, outBase: Int, rootBase: Int
 
-    static let noState = UInt32.max
+    static let outputFlag: UInt32 = 1 << 31
 
     var stateCount: Int { label.count }
 
-    var memoryUsage: Int { label.count + 4 * (words.count + outIDs.count) }
+    var memoryUsage: Int {
+        label.count + 2 * depth.count + 4 * (words.count + outState.count + outStart.count + outIDs.count)
+    }
 
     /// Builds the automaton of `literals` (bytes already folded for a caseless
     /// automaton); `ids[i]` is reported for `literals[i]`.
@@ -46,10 +55,11 @@ struct Automaton: Sendable {
             return a < b
         }
         var label: [UInt8] = [0]
-        var depth: [UInt32] = [0]
+        var depth: [UInt16] = [0]
         var rangeLo: [Int] = [0]
         var rangeHi: [Int] = [order.count]
         var firstChild: [UInt32] = []
+        var outState: [UInt32] = []
         var outStart: [UInt32] = [0]
         var outIDs: [UInt32] = []
         var maxLength = 0
@@ -60,12 +70,15 @@ struct Automaton: Sendable {
             var lo = rangeLo[u]
             let hi = rangeHi[u]
             let d = Int(depth[u])
-            while lo < hi, literals[order[lo]].count == d {
-                outIDs.append(ids[order[lo]])
-                maxLength = max(maxLength, d)
-                lo += 1
+            if lo < hi, literals[order[lo]].count == d {
+                outState.append(UInt32(u))
+                while lo < hi, literals[order[lo]].count == d {
+                    outIDs.append(ids[order[lo]])
+                    maxLength = max(maxLength, d)
+                    lo += 1
+                }
+                outStart.append(UInt32(outIDs.count))
             }
-            outStart.append(UInt32(outIDs.count))
             firstChild.append(UInt32(label.count))
             var i = lo
             while i < hi {
@@ -78,7 +91,7 @@ struct Automaton: Sendable {
                     j += 1
                 }
                 label.append(b)
-                depth.append(UInt32(d + 1))
+                depth.append(UInt16(d + 1))
                 rangeLo.append(i)
                 rangeHi.append(j)
                 i = j
@@ -98,14 +111,12 @@ struct Automaton: Sendable {
         }
 
         var fail = [UInt32](repeating: 0, count: n)
-        var matchLink = [UInt32](repeating: Automaton.noState, count: n)
-        var dictLink = [UInt32](repeating: Automaton.noState, count: n)
+        var flagged = [Bool](repeating: false, count: n)
+        var own = [Bool](repeating: false, count: n)
+        for v in outState { own[Int(v)] = true }
         for s in 0..<n {
             // BFS order: fail[s] (shallower) is final before s's children are set.
-            if s != 0 {
-                dictLink[s] = matchLink[Int(fail[s])]
-                matchLink[s] = outStart[s] < outStart[s + 1] ? UInt32(s) : dictLink[s]
-            }
+            if s != 0 { flagged[s] = own[s] || flagged[Int(fail[s])] }
             for v in Int(firstChild[s])..<Int(firstChild[s + 1]) {
                 if s == 0 { fail[v] = 0; continue }
                 var f = Int(fail[s])
@@ -116,28 +127,42 @@ struct Automaton: Sendable {
                 }
             }
         }
-        var rootNext = [UInt32](repeating: 0, count: 256)
-        for c in 0..<256 {
-            let folded = caseless ? foldASCII(UInt8(c)) : UInt8(c)
-            rootNext[c] = UInt32(child(0, folded) ?? 0)
+        let shallowCount = Int(firstChild[1])
+        var dense = [UInt32](repeating: 0, count: shallowCount * 256)
+        for s in 0..<shallowCount {
+            for b in 0..<256 {
+                let c = caseless ? foldASCII(UInt8(b)) : UInt8(b)
+                if let t = child(s, c) {
+                    dense[s * 256 + b] = UInt32(t)
+                } else if s != 0 {
+                    dense[s * 256 + b] = dense[Int(fail[s]) * 256 + b]  // fail of a root child is the root
+                }
+            }
         }
         self.label = label
+        self.depth = depth
         failBase = n + 1
-        depthBase = failBase + n
-        matchBase = depthBase + n
-        dictBase = matchBase + n
-        outBase = dictBase + n
-        rootBase = outBase + n + 1
+        denseBase = failBase + n
+        self.shallowCount = shallowCount
         var words = firstChild
-        words.reserveCapacity(rootBase + 256)
-        words += fail
-        words += depth
-        words += matchLink
-        words += dictLink
-        words += outStart
-        words += rootNext
+        words.reserveCapacity(denseBase + dense.count)
+        for s in 0..<n { words.append(fail[s] | (flagged[s] ? Automaton.outputFlag : 0)) }
+        words += dense
         self.words = words
+        self.outState = outState
+        self.outStart = outStart
         self.outIDs = outIDs
         self.maxLength = maxLength
+    }
+
+    /// The literal ids ending exactly at state `v` (empty for most states).
+    func outputs(of v: UInt32) -> Range<Int> {
+        var lo = 0, hi = outState.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if outState[mid] < v { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < outState.count, outState[lo] == v else { return 0..<0 }
+        return Int(outStart[lo])..<Int(outStart[lo + 1])
     }
 }

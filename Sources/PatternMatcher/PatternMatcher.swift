@@ -36,7 +36,7 @@ public struct PatternMatcher: Sendable {
             guard !lit.bytes.isEmpty else {
                 throw MatcherError(.emptyLiteral, "literal \(i) (id \(lit.id)) is empty")
             }
-            guard lit.bytes.count < Int(UInt32.max / 2) else {
+            guard lit.bytes.count <= Int(UInt16.max) else {
                 throw MatcherError(.literalTooLong, "literal \(i) (id \(lit.id)) is too long: \(lit.bytes.count) bytes")
             }
             if lit.bytes.count < 4 { short += 1 }
@@ -79,7 +79,8 @@ public struct PatternMatcher: Sendable {
         if let c = caselessAutomaton { plan += ", caseless automaton \(c.stateCount) states" }
         if let e = exactAutomaton { plan += ", exact automaton \(e.stateCount) states" }
         if let f = filter {
-            plan += ", anchors: \(f.counts.long) of 8 bytes, \(f.counts.medium) of 4 bytes, \(f.counts.short) short literals, bitmap \(f.bitmap.count * 8) bytes"
+            let c = f.classCounts
+            plan += ", anchor windows: \(c[0]) long, \(c[1]) medium4, \(c[2]) medium2, \(c[3]) medium1, \(f.shortCount) short literals; Bloom bitmap \(f.bitmap.count * 8) bytes"
         }
         plan += ", longest literal \(maxLength) bytes, \(Self.streamStateSize)-byte stream state"
         self.plan = plan

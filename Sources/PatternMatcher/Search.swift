@@ -4,14 +4,14 @@
 
 extension Automaton {
     /// One transition from `s` on `byte`.
-    /// `w`/`l` are `words`/`label` (their counts: `rootBase + 256`, n).
+    /// `w`/`l` are `words`/`label` (counts: `denseBase + 256 * shallowCount`, n).
     @inline(__always)
     func step(_ w: UnsafePointer<UInt32>, _ l: UnsafePointer<UInt8>, _ s: UInt32, _ byte: UInt8) -> UInt32 {
         let c = caseless ? foldASCII(byte) : byte
         var s = Int(s)
-        while s != 0 {
-            // s < n (states are < n by construction), so s + 1 <= n is inside
-            // the firstChild section; children k < n index `label`.
+        while s >= shallowCount {
+            // shallowCount <= s < n (states are < n by construction), so s + 1
+            // <= n is inside the firstChild section; children k < n index `label`.
             assert(s < label.count)
             var k = Int(w[s])
             let hi = Int(w[s + 1])
@@ -21,26 +21,30 @@ extension Automaton {
                 if lb > c { break }  // children are sorted by label
                 k += 1
             }
-            s = Int(w[failBase + s])  // failBase + s < depthBase: inside the fail section
+            // failBase + s < denseBase: inside the fail section.
+            s = Int(w[failBase + s] & ~Automaton.outputFlag)
         }
-        // rootBase + byte < rootBase + 256 = words.count.
-        return w[rootBase + Int(byte)]
+        // s < shallowCount: its dense row lies inside the dense section.
+        return w[denseBase + s &* 256 + Int(byte)]
+    }
+
+    /// Whether a literal ends at state `s` or on its suffix chain.
+    @inline(__always)
+    func hasOutput(_ w: UnsafePointer<UInt32>, _ s: UInt32) -> Bool {
+        w[failBase + Int(s)] & Automaton.outputFlag != 0  // s < n
     }
 
     /// Reports the literals ending at state `s` (suffix chain included) that
     /// are longer than `minLength`, all ending at absolute offset `end`.
-    @inline(__always)
+    @inline(never)
     func report(_ w: UnsafePointer<UInt32>, _ s: UInt32, end: UInt64, longerThan minLength: Int,
                 _ onMatch: (Match) throws -> Void) rethrows {
-        var v = w[matchBase + Int(s)]  // s < n: inside the matchLink section
-        while v != Automaton.noState {
-            // v is a state (< n); the dict chain has strictly decreasing depth,
-            // so the first literal not longer than minLength ends the walk.
-            if Int(w[depthBase + Int(v)]) <= minLength { return }
-            for i in Int(w[outBase + Int(v)])..<Int(w[outBase + Int(v) + 1]) {
-                try onMatch(Match(id: outIDs[i], end: end))
-            }
-            v = w[dictBase + Int(v)]
+        var v = s
+        // The suffix chain has strictly decreasing depth: the first state not
+        // longer than minLength, or without outputs below, ends the walk.
+        while v != 0, hasOutput(w, v), Int(depth[Int(v)]) > minLength {
+            for i in outputs(of: v) { try onMatch(Match(id: outIDs[i], end: end)) }
+            v = w[failBase + Int(v)] & ~Automaton.outputFlag
         }
     }
 
@@ -55,9 +59,7 @@ extension Automaton {
                 var s = state
                 for k in 0..<n {
                     s = step(w, l, s, p[k])  // k < n: the caller's chunk
-                    if w[matchBase + Int(s)] != Automaton.noState {
-                        try report(w, s, end: base &+ UInt64(k + 1), longerThan: 0, onMatch)
-                    }
+                    if hasOutput(w, s) { try report(w, s, end: base &+ UInt64(k + 1), longerThan: 0, onMatch) }
                 }
                 return s
             }
@@ -78,12 +80,10 @@ extension Automaton {
                 let w = wb.baseAddress!, l = lb.baseAddress!
                 var s = state
                 var k = 0
-                while s != 0, k < n, Int(w[depthBase + Int(s)]) > k {
+                while s != 0, k < n, Int(depth[Int(s)]) > k {
                     s = step(w, l, s, p[k])  // k < n
                     k += 1
-                    if w[matchBase + Int(s)] != Automaton.noState {
-                        try report(w, s, end: base &+ UInt64(k), longerThan: k, onMatch)
-                    }
+                    if hasOutput(w, s) { try report(w, s, end: base &+ UInt64(k), longerThan: k, onMatch) }
                 }
                 let tail = n - (maxLength - 1)
                 if tail > k {
@@ -102,49 +102,127 @@ extension Automaton {
 
 extension AnchorFilter {
     /// Reports every match lying wholly inside the chunk `p[0 ..< n]`.
+    ///
+    /// The main loop visits window ends i = 7, 11, 15, ... and loads the 8
+    /// bytes `p[i-7 ... i]` once (little-endian, case-masked). From that word:
+    /// the long key (all 8 bytes, end i), the medium4 key (high half, end i),
+    /// the medium2 keys (ends i and i-2) and the medium1 keys (ends i ... i-3).
+    /// Window end 3 (before the first load) and the ends after the last full
+    /// step are probed one by one. Any probe whose two Bloom bits are set
+    /// sends the step to the outlined verifier.
     func scan(_ p: UnsafePointer<UInt8>, _ n: Int, base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
-        try bitmap.withUnsafeBufferPointer { bm in
-            // bitmap has (1 << (64 - shift)) / 64 >= 64 words; a slot is
-            // < 1 << (64 - shift), so slot >> 6 < bitmap.count.
-            let bits = bm.baseAddress!
-            let shift = self.shift
-            var w: UInt64 = 0
-            if hasShort {
-                try shortFlags.withUnsafeBufferPointer { sb in
-                    let flags = sb.baseAddress!  // 65,536 entries: any w & 0xFFFF is inside
-                    for i in 0..<n {
-                        w = (w << 8) | UInt64(foldASCII(p[i]))  // i < n
-                        let a = AnchorFilter.longSlot(w, shift), b = AnchorFilter.mediumSlot(w, shift)
-                        assert(a >> 6 < bm.count && b >> 6 < bm.count)
-                        if (bits[a >> 6] >> UInt64(a & 63) | bits[b >> 6] >> UInt64(b & 63)) & 1 != 0 {
-                            try verify(p, n, i, w, base, onMatch)
-                        }
-                        let f = flags[Int(truncatingIfNeeded: w & 0xFFFF)]
-                        if f != 0 { try verifyShort(p, n, i, w, f, base, onMatch) }
-                    }
+        if n >= 4 {
+            try bitmap.withUnsafeBufferPointer { bm in
+                // bitmap.count == wordMask + 1 and every probe word is `& wordMask`.
+                let bits = bm.baseAddress!
+                if hasMedium1 {
+                    try mainLoop(bits, p, n, base, medium2: true, medium1: true, onMatch)
+                } else if hasMedium2 {
+                    try mainLoop(bits, p, n, base, medium2: true, medium1: false, onMatch)
+                } else {
+                    try mainLoop(bits, p, n, base, medium2: false, medium1: false, onMatch)
                 }
-            } else {
-                for i in 0..<n {
-                    w = (w << 8) | UInt64(foldASCII(p[i]))  // i < n
-                    let a = AnchorFilter.longSlot(w, shift), b = AnchorFilter.mediumSlot(w, shift)
-                    assert(a >> 6 < bm.count && b >> 6 < bm.count)
-                    if (bits[a >> 6] >> UInt64(a & 63) | bits[b >> 6] >> UInt64(b & 63)) & 1 != 0 {
-                        try verify(p, n, i, w, base, onMatch)
-                    }
-                }
+            }
+        }
+        if hasShort { try scanShort(p, n, base, onMatch) }
+    }
+
+    /// Whether `key` of `cls` has both of its Bloom bits set.
+    @inline(__always)
+    func maybe(_ bits: UnsafePointer<UInt64>, _ cls: AnchorClass, _ key: UInt64) -> Bool {
+        let (word, mask) = AnchorFilter.probe(key, cls.multiplier, wordMask)
+        return ~bits[word] & mask == 0  // word <= wordMask < bitmap.count
+    }
+
+    @inline(__always)
+    func mainLoop(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ base: UInt64,
+                  medium2: Bool, medium1: Bool, _ onMatch: (Match) throws -> Void) rethrows {
+        let raw = UnsafeRawPointer(p)
+        let low32: UInt64 = 0xFFFF_FFFF
+        // End 3: the first 4 bytes (n >= 4).
+        try probeEnd(bits, p, n, 3, base, onMatch)
+        var i = 7
+        while i < n {
+            // i - 7 >= 0 and i < n: the 8 bytes p[i-7 ... i] are in the chunk.
+            let w = raw.loadUnaligned(fromByteOffset: i - 7, as: UInt64.self) & AnchorFilter.caseMask
+            let k0 = w &>> 32
+            var hit = maybe(bits, .long, w) || maybe(bits, .medium4, k0)
+            if medium2 {
+                hit = hit || maybe(bits, .medium2, k0) || maybe(bits, .medium2, (w &>> 16) & low32)
+            }
+            if medium1 {
+                hit = hit || maybe(bits, .medium1, k0) || maybe(bits, .medium1, (w &>> 24) & low32)
+                    || maybe(bits, .medium1, (w &>> 16) & low32) || maybe(bits, .medium1, (w &>> 8) & low32)
+            }
+            if hit { try verifyStep(bits, p, n, i, w, base, onMatch) }
+            i += 4
+        }
+        // Ends after the last step (at most 3; none of them is 3 mod 4).
+        for end in max(4, i - 3)..<max(4, n) {
+            try probeEnd(bits, p, n, end, base, onMatch)
+        }
+    }
+
+    /// The probes of window end `end` outside the main loop (medium keys only:
+    /// long and medium4 windows end at 7, 11, ... which the loop covers, and
+    /// at 3 no 8-byte window fits).
+    @inline(never)
+    func probeEnd(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ base: UInt64,
+                  _ onMatch: (Match) throws -> Void) rethrows {
+        // 3 <= end < n: the 4 bytes p[end-3 ... end] are in the chunk.
+        let key = UInt64(UnsafeRawPointer(p).loadUnaligned(fromByteOffset: end - 3, as: UInt32.self)) & 0xDFDF_DFDF
+        if end & 3 == 3 { try lookup(bits, .medium4, key, p, n, end, base, onMatch) }
+        if end & 1 == 1 { try lookup(bits, .medium2, key, p, n, end, base, onMatch) }
+        try lookup(bits, .medium1, key, p, n, end, base, onMatch)
+    }
+
+    /// A step of the main loop with at least one probe hit: each probe again,
+    /// with its table.
+    @inline(never)
+    func verifyStep(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ w: UInt64,
+                    _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
+        let low32: UInt64 = 0xFFFF_FFFF
+        try lookup(bits, .long, w, p, n, i, base, onMatch)
+        try lookup(bits, .medium4, w &>> 32, p, n, i, base, onMatch)
+        if hasMedium2 {
+            try lookup(bits, .medium2, w &>> 32, p, n, i, base, onMatch)
+            try lookup(bits, .medium2, (w &>> 16) & low32, p, n, i - 2, base, onMatch)
+        }
+        if hasMedium1 {
+            for back in 0..<4 {
+                try lookup(bits, .medium1, (w &>> UInt64(32 - 8 * back)) & low32, p, n, i - back, base, onMatch)
             }
         }
     }
 
-    /// A bitmap hit at position `i` (register `w`): look the anchors up.
-    @inline(never)
-    func verify(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ w: UInt64, _ base: UInt64,
-                _ onMatch: (Match) throws -> Void) rethrows {
-        if hasLong {
-            for j in long.range(w) { try check(p, n, i, Int(long.values[j]), base, onMatch) }
+    @inline(__always)
+    func lookup(_ bits: UnsafePointer<UInt64>, _ cls: AnchorClass, _ key: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int,
+                _ end: Int, _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
+        guard maybe(bits, cls, key) else { return }
+        switch cls {
+        case .long: try lookup(longTable, key, p, n, end, base, onMatch)
+        case .medium4: try lookup(medium4Table, key, p, n, end, base, onMatch)
+        case .medium2: try lookup(medium2Table, key, p, n, end, base, onMatch)
+        case .medium1: try lookup(medium1Table, key, p, n, end, base, onMatch)
         }
-        if hasMedium {
-            for j in medium.range(w & 0xFFFF_FFFF) { try check(p, n, i, Int(medium.values[j]), base, onMatch) }
+    }
+
+    @inline(__always)
+    func lookup(_ table: borrowing KeyedLists, _ key: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int,
+                _ end: Int, _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
+        for j in table.range(key) { try check(p, n, end, table.entries[j], base, onMatch) }
+    }
+
+    /// Literals of 1-3 bytes: one flag table indexed by the last two bytes.
+    func scanShort(_ p: UnsafePointer<UInt8>, _ n: Int, _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
+        try shortFlags.withUnsafeBufferPointer { sb in
+            let flags = sb.baseAddress!  // 65,536 entries: any 16-bit index is inside
+            var w: UInt64 = 0
+            for i in 0..<n {
+                w = ((w &>> 8) | UInt64(p[i]) &<< 56) & AnchorFilter.caseMask  // i < n
+                let f = flags[Int(truncatingIfNeeded: w &>> 48)]
+                if f != 0 { try verifyShort(p, n, i, w, f, base, onMatch) }
+            }
         }
     }
 
@@ -152,20 +230,34 @@ extension AnchorFilter {
     func verifyShort(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ w: UInt64, _ flags: UInt8, _ base: UInt64,
                      _ onMatch: (Match) throws -> Void) rethrows {
         for len in 1...3 where flags & (1 << (len - 1)) != 0 {
-            let key = (w & ((1 << UInt64(8 * len)) - 1)) | UInt64(len) << 56
-            for j in short.range(key) { try check(p, n, i, Int(short.values[j]), base, onMatch) }
+            let key = (w &>> UInt64(64 - 8 * len)) | UInt64(len) << 56
+            for j in short.range(key) { try check(p, n, i, short.entries[j], base, onMatch) }
         }
     }
 
-    /// Literal `lit`, whose anchor ends at position `i`: report it if it lies
-    /// inside the chunk and its bytes match under its case rule.
+    /// Anchor `entry`, whose window ends at position `end`: report its
+    /// literal if it lies inside the chunk and its bytes match under its case
+    /// rule.
     @inline(__always)
-    func check(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ lit: Int, _ base: UInt64,
+    func check(_ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ entry: AnchorEntry, _ base: UInt64,
                _ onMatch: (Match) throws -> Void) rethrows {
+        let first = end + 1 - Int(entry.anchorEnd)
+        guard first >= 0 else { return }
+        // Pre-check on the first 8 bytes when they are inside the chunk.
+        if first + 8 <= n,
+           UnsafeRawPointer(p).loadUnaligned(fromByteOffset: first, as: UInt64.self) & entry.headMask != entry.head {
+            return
+        }
+        try confirm(p, n, first, Int(entry.literal), base, onMatch)
+    }
+
+    /// Full comparison of literal `lit` at `first`: report it if it lies
+    /// inside the chunk (the automata report the ones crossing a boundary)
+    /// and its bytes match under its case rule.
+    @inline(never)
+    func confirm(_ p: UnsafePointer<UInt8>, _ n: Int, _ first: Int, _ lit: Int, _ base: UInt64,
+                 _ onMatch: (Match) throws -> Void) rethrows {
         let len = Int(length[lit])
-        let first = i + 1 - Int(anchorEnd[lit])
-        // Only literals wholly inside the chunk: the automata report the ones
-        // crossing a boundary.
         guard first >= 0, first + len <= n else { return }
         let from = Int(start[lit])
         if caseless[lit] {
