@@ -19,7 +19,10 @@ struct AnchorEntry: Sendable {
     /// Literal index in the filter's store.
     var literal: UInt32
     /// The window ends this many bytes after the literal's start.
-    var anchorEnd: UInt32
+    var anchorEnd: UInt16
+    /// The window's stride: it is probed only at chunk-relative ends e with
+    /// `e % stride == stride - 1` (`AnchorPlan`).
+    var stride: UInt16
 }
 
 /// Open-addressing map from a 64-bit key to a run of `AnchorEntry`, frozen
@@ -84,44 +87,23 @@ struct KeyedLists: Sendable {
     }
 }
 
-/// The anchor classes: which window length a literal is anchored by and how
-/// often the search loop probes for it. A class with stride s anchors each
-/// literal by s consecutive windows, so that whatever the alignment, one of
-/// them ends at a probed position (and exactly one: no duplicate reports).
-enum AnchorClass: Int, CaseIterable, Sendable {
-    /// 11+ bytes: 4 windows of 8 bytes, probed every 4th position.
-    case long = 0
-    /// 7-10 bytes: 4 windows of 4 bytes, probed every 4th position.
-    case medium4
-    /// 5-6 bytes: 2 windows of 4 bytes, probed every 2nd position.
-    case medium2
-    /// 4 bytes: the literal itself, probed at every position.
-    case medium1
-
-    var window: Int { self == .long ? 8 : 4 }
-    var stride: Int {
-        switch self {
-        case .long, .medium4: 4
-        case .medium2: 2
-        case .medium1: 1
-        }
-    }
-
-    @inline(__always) var multiplier: UInt64 {
-        switch self {
-        case .long: 0x9E37_79B9_7F4A_7C15
-        case .medium4: 0xC2B2_AE3D_27D4_EB4F
-        case .medium2: 0x1656_67B1_9E37_79F9
-        case .medium1: 0x27D4_EB2F_1656_67C5
-        }
-    }
+/// How a literal of 4+ bytes is anchored. With stride s, a literal is
+/// anchored by s consecutive windows and the search probes only window ends
+/// e with `e % s == s - 1` (chunk-relative), so whatever the alignment exactly
+/// one of the windows is probed: no miss, no duplicate report.
+/// - 11+ bytes: 4 windows of 8 bytes, stride 4 (the `long` table);
+/// - 7-10 bytes: 4 windows of 4 bytes, stride 4;  5-6 bytes: 2 windows of
+///   4 bytes, stride 2;  4 bytes: the literal, stride 1 (the `medium` table).
+struct AnchorPlan {
+    var window: Int
+    var stride: Int
 
     init(length: Int) {
         switch length {
-        case 11...: self = .long
-        case 7...10: self = .medium4
-        case 5...6: self = .medium2
-        default: self = .medium1
+        case 11...: (window, stride) = (8, 4)
+        case 7...10: (window, stride) = (4, 4)
+        case 5...6: (window, stride) = (4, 2)
+        default: (window, stride) = (4, 1)
         }
     }
 }
@@ -135,30 +117,35 @@ struct AnchorFilter: Sendable {
     let length: [UInt32]
     let ids: [UInt32]
     let caseless: [Bool]
-    /// Blocked Bloom filter over all windows: a key sets two bits of one
-    /// 64-bit word (`probeMask`); `wordMask + 1` words.
+    /// One-bit-per-slot filter over all windows (`bitMask + 1` bits): an
+    /// 8-byte window sets `slot(key, longMultiplier)`, a 4-byte one
+    /// `slot(key, mediumMultiplier)`.
     let bitmap: [UInt64]
-    let wordMask: Int
-    /// Window key -> anchor entries, one table per `AnchorClass`.
-    let longTable: KeyedLists, medium4Table: KeyedLists, medium2Table: KeyedLists, medium1Table: KeyedLists
+    let bitMask: Int
+    /// Window key -> anchor entries.
+    let longTable: KeyedLists
+    let mediumTable: KeyedLists
     let short: KeyedLists
     /// Indexed by the last two case-masked bytes (older one low): bit 0 = a 1-byte
     /// literal ends here, bit 1 = a 2-byte one, bit 2 = a 3-byte one may.
     let shortFlags: [UInt8]
     let hasShort: Bool
-    let hasMedium2: Bool
-    let hasMedium1: Bool
-    let classCounts: [Int]
+    /// Whether some medium window has stride 2 or 1 (the loop probes the
+    /// extra window ends only then).
+    let hasStride2: Bool
+    let hasStride1: Bool
+    /// Windows per kind (long, medium stride 4, 2, 1) and short literals.
+    let windowCounts: [Int]
     let shortCount: Int
 
-    /// The word and the two bits a key of `cls` sets. Constant shifts only:
-    /// the top 24 bits of the product pick the word, the next 12 the bits.
+    static let longMultiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
+    static let mediumMultiplier: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+
+    /// The filter bit of `key`: the top bits of a multiplicative hash
+    /// (constant shift; `bitMask` keeps it inside the bitmap).
     @inline(__always)
-    static func probe(_ key: UInt64, _ multiplier: UInt64, _ wordMask: Int) -> (word: Int, bits: UInt64) {
-        let h = key &* multiplier
-        let word = Int(truncatingIfNeeded: h &>> 40) & wordMask
-        let bits = (1 as UInt64) &<< ((h &>> 34) & 63) | (1 as UInt64) &<< ((h &>> 28) & 63)
-        return (word, bits)
+    static func slot(_ key: UInt64, _ multiplier: UInt64, _ bitMask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* multiplier) &>> 40) & bitMask
     }
 
     /// Clears bit 5 of every byte: `a-z` meets `A-Z`, so a key is the same
@@ -177,8 +164,10 @@ struct AnchorFilter: Sendable {
     init(literals: [Literal]) {
         var bytes: [UInt8] = []
         var start: [UInt32] = [], length: [UInt32] = [], ids: [UInt32] = [], caseless: [Bool] = []
-        var pairs = [[(key: UInt64, entry: AnchorEntry)]](repeating: [], count: AnchorClass.allCases.count)
+        var longPairs: [(key: UInt64, entry: AnchorEntry)] = []
+        var mediumPairs: [(key: UInt64, entry: AnchorEntry)] = []
         var shortPairs: [(key: UInt64, entry: AnchorEntry)] = []
+        var windowCounts = [0, 0, 0, 0]
         var used: [UInt64: Int] = [:]
         var shortFlags = [UInt8](repeating: 0, count: 1 << 16)
         for lit in literals {
@@ -194,13 +183,13 @@ struct AnchorFilter: Sendable {
             let headMask = (headBytes == 8 ? UInt64.max : (1 << UInt64(8 * headBytes)) - 1)
                 & (lit.caseless ? AnchorFilter.caseMask : UInt64.max)
             let head = lit.bytes.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << UInt64(8 * $1.offset) } & headMask
-            func entry(_ anchorEnd: Int) -> AnchorEntry {
-                AnchorEntry(head: head, headMask: headMask, literal: index, anchorEnd: UInt32(anchorEnd))
+            func entry(_ anchorEnd: Int, stride: Int) -> AnchorEntry {
+                AnchorEntry(head: head, headMask: headMask, literal: index, anchorEnd: UInt16(anchorEnd), stride: UInt16(stride))
             }
             if n >= 4 {
-                let cls = AnchorClass(length: n)
-                let q = cls.window, s = cls.stride
-                let tag = UInt64(cls.rawValue) << 60
+                let plan = AnchorPlan(length: n)
+                let q = plan.window, s = plan.stride
+                let tag: UInt64 = q == 8 ? 0 : 1 << 63
                 // The run of s consecutive windows that is rarest in network
                 // text, preferring windows few other literals use.
                 var best = 0, bestScore = Int.min
@@ -217,11 +206,16 @@ struct AnchorFilter: Sendable {
                 for k in 0..<s {
                     let key = AnchorFilter.key(folded[(best + k)..<(best + k + q)])
                     used[key | tag, default: 0] += 1
-                    pairs[cls.rawValue].append((key, entry(best + k + q)))
+                    if q == 8 {
+                        longPairs.append((key, entry(best + k + q, stride: s)))
+                    } else {
+                        mediumPairs.append((key, entry(best + k + q, stride: s)))
+                    }
                 }
+                windowCounts[q == 8 ? 0 : [1: 3, 2: 2, 4: 1][s]!] += s
             } else {
                 let value = AnchorFilter.key(folded[...])
-                shortPairs.append((value | UInt64(n) << 56, entry(n)))
+                shortPairs.append((value | UInt64(n) << 56, entry(n, stride: 1)))
                 // Index: the last two key bytes, older one low.
                 let m = folded.map { Int($0 & 0xDF) }
                 switch n {
@@ -234,17 +228,22 @@ struct AnchorFilter: Sendable {
                 }
             }
         }
-        // ~32 bits per window, two bits set per window: a random key finds
-        // both of its bits set with probability ~0.4 %. At most 2^24 words.
-        let windows = pairs.reduce(0) { $0 + $1.count }
-        var words = 64
-        while words < 1 << 24 && words * 64 < windows * 32 { words *= 2 }
-        var bitmap = [UInt64](repeating: 0, count: words)
-        for cls in AnchorClass.allCases {
-            for (key, _) in pairs[cls.rawValue] {
-                let (word, bits) = AnchorFilter.probe(key, cls.multiplier, words - 1)
-                bitmap[word] |= bits
-            }
+        // ~256 bits per window (a random key hits a set bit with probability
+        // ~0.4 %), within 512 KiB so that the bitmap stays in L2 next to the
+        // tables; up to 2 MiB for more than 32 Ki windows, where a false hit
+        // costs a table probe in DRAM.
+        let windows = longPairs.count + mediumPairs.count
+        let maxBits = windows > 1 << 15 ? 1 << 24 : 1 << 22
+        var bitCount = 1 << 12
+        while bitCount < maxBits && bitCount < windows * 256 { bitCount *= 2 }
+        var bitmap = [UInt64](repeating: 0, count: bitCount / 64)
+        for (key, _) in longPairs {
+            let b = AnchorFilter.slot(key, AnchorFilter.longMultiplier, bitCount - 1)
+            bitmap[b >> 6] |= 1 << UInt64(b & 63)
+        }
+        for (key, _) in mediumPairs {
+            let b = AnchorFilter.slot(key, AnchorFilter.mediumMultiplier, bitCount - 1)
+            bitmap[b >> 6] |= 1 << UInt64(b & 63)
         }
         self.bytes = bytes
         self.start = start
@@ -252,24 +251,21 @@ struct AnchorFilter: Sendable {
         self.ids = ids
         self.caseless = caseless
         self.bitmap = bitmap
-        self.wordMask = words - 1
-        self.longTable = KeyedLists(pairs[0])
-        self.medium4Table = KeyedLists(pairs[1])
-        self.medium2Table = KeyedLists(pairs[2])
-        self.medium1Table = KeyedLists(pairs[3])
+        self.bitMask = bitCount - 1
+        self.longTable = KeyedLists(longPairs)
+        self.mediumTable = KeyedLists(mediumPairs)
         self.short = KeyedLists(shortPairs)
         self.hasShort = !shortPairs.isEmpty
-        self.hasMedium2 = !pairs[AnchorClass.medium2.rawValue].isEmpty
-        self.hasMedium1 = !pairs[AnchorClass.medium1.rawValue].isEmpty
+        self.hasStride2 = windowCounts[2] + windowCounts[3] > 0
+        self.hasStride1 = windowCounts[3] > 0
         self.shortFlags = shortPairs.isEmpty ? [] : shortFlags
-        self.classCounts = pairs.map(\.count)
+        self.windowCounts = windowCounts
         self.shortCount = shortPairs.count
     }
 
     var memoryUsage: Int {
         bytes.count + 4 * (start.count + length.count + ids.count) + caseless.count
-            + bitmap.count * 8 + longTable.memoryUsage + medium4Table.memoryUsage
-            + medium2Table.memoryUsage + medium1Table.memoryUsage + short.memoryUsage + shortFlags.count
+            + bitmap.count * 8 + longTable.memoryUsage + mediumTable.memoryUsage + short.memoryUsage + shortFlags.count
     }
 
     /// How rare a folded byte is in network text (HTTP, DNS, mail logs):

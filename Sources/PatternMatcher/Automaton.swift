@@ -35,6 +35,12 @@ struct Automaton: Sendable {
     let outIDs: [UInt32]
     /// Longest literal in this automaton.
     let maxLength: Int
+    /// Start filter: bit `startSlot(first three bytes, case-masked)` is set for
+    /// every literal; a walk at the start state skips positions whose three
+    /// bytes have no bit (no literal can start there). Empty when a literal
+    /// is shorter than 3 bytes.
+    let startBits: [UInt64]
+    let startMask: Int
 
     static let outputFlag: UInt32 = 1 << 31
 
@@ -153,6 +159,27 @@ struct Automaton: Sendable {
         self.outStart = outStart
         self.outIDs = outIDs
         self.maxLength = maxLength
+        if literals.contains(where: { $0.count < 3 }) {
+            startBits = []
+            startMask = 0
+        } else {
+            var bitCount = 1 << 12
+            while bitCount < 1 << 22 && bitCount < literals.count * 32 { bitCount *= 2 }
+            var bits = [UInt64](repeating: 0, count: bitCount / 64)
+            for lit in literals {
+                let i = lit.startIndex
+                let key = (UInt32(lit[i]) | UInt32(lit[i + 1]) << 8 | UInt32(lit[i + 2]) << 16) & 0xDF_DFDF
+                let b = Automaton.startSlot(key, bitCount - 1)
+                bits[b >> 6] |= 1 << UInt64(b & 63)
+            }
+            startBits = bits
+            startMask = bitCount - 1
+        }
+    }
+
+    @inline(__always)
+    static func startSlot(_ key: UInt32, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) &>> 40) & mask
     }
 
     /// The literal ids ending exactly at state `v` (empty for most states).

@@ -79,8 +79,8 @@ public struct PatternMatcher: Sendable {
         if let c = caselessAutomaton { plan += ", caseless automaton \(c.stateCount) states" }
         if let e = exactAutomaton { plan += ", exact automaton \(e.stateCount) states" }
         if let f = filter {
-            let c = f.classCounts
-            plan += ", anchor windows: \(c[0]) long, \(c[1]) medium4, \(c[2]) medium2, \(c[3]) medium1, \(f.shortCount) short literals; Bloom bitmap \(f.bitmap.count * 8) bytes"
+            let c = f.windowCounts
+            plan += ", anchor windows: \(c[0]) of 8 bytes, \(c[1]) + \(c[2]) + \(c[3]) of 4 bytes at stride 4, 2, 1, \(f.shortCount) literals under 4 bytes; filter bitmap \(f.bitmap.count * 8) bytes"
         }
         plan += ", longest literal \(maxLength) bytes, \(Self.streamStateSize)-byte stream state"
         self.plan = plan

@@ -90,11 +90,33 @@ extension Automaton {
                     s = 0
                     k = tail
                 }
-                while k < n {
-                    s = step(w, l, s, p[k])  // k < n
-                    k += 1
+                if startBits.isEmpty {
+                    while k < n {
+                        s = step(w, l, s, p[k])  // k < n
+                        k += 1
+                    }
+                    return s
                 }
-                return s
+                return try startBits.withUnsafeBufferPointer { sb in
+                    let start = sb.baseAddress!  // startMask + 1 bits: every slot is inside
+                    let raw = UnsafeRawPointer(p)
+                    while k < n {
+                        if s == 0 {
+                            // At the start state, a literal prefix can only begin
+                            // where the start filter has a bit.
+                            while k + 3 < n {
+                                // k + 3 < n: the 4 bytes p[k ... k+3] are in the chunk.
+                                let key = raw.loadUnaligned(fromByteOffset: k, as: UInt32.self) & 0xDF_DFDF
+                                let b = Automaton.startSlot(key, startMask)
+                                if start[b &>> 6] &>> UInt64(b & 63) & 1 != 0 { break }
+                                k += 1
+                            }
+                        }
+                        s = step(w, l, s, p[k])  // k < n
+                        k += 1
+                    }
+                    return s
+                }
             }
         }
     }
@@ -104,106 +126,103 @@ extension AnchorFilter {
     /// Reports every match lying wholly inside the chunk `p[0 ..< n]`.
     ///
     /// The main loop visits window ends i = 7, 11, 15, ... and loads the 8
-    /// bytes `p[i-7 ... i]` once (little-endian, case-masked). From that word:
-    /// the long key (all 8 bytes, end i), the medium4 key (high half, end i),
-    /// the medium2 keys (ends i and i-2) and the medium1 keys (ends i ... i-3).
+    /// bytes `p[i-7 ... i]` once (little-endian, case-masked). From that word
+    /// come the long key (end i) and the 4-byte keys ending at i, i-2 (when
+    /// some window has stride <= 2) and i-1, i-3 (stride 1). The probe bits
+    /// are OR-ed; a step with any bit set goes to the outlined verifier.
     /// Window end 3 (before the first load) and the ends after the last full
-    /// step are probed one by one. Any probe whose two Bloom bits are set
-    /// sends the step to the outlined verifier.
+    /// step are probed one by one.
     func scan(_ p: UnsafePointer<UInt8>, _ n: Int, base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
         if n >= 4 {
             try bitmap.withUnsafeBufferPointer { bm in
-                // bitmap.count == wordMask + 1 and every probe word is `& wordMask`.
+                // bitmap has (bitMask + 1) / 64 words and every slot is `& bitMask`.
                 let bits = bm.baseAddress!
-                if hasMedium1 {
-                    try mainLoop(bits, p, n, base, medium2: true, medium1: true, onMatch)
-                } else if hasMedium2 {
-                    try mainLoop(bits, p, n, base, medium2: true, medium1: false, onMatch)
+                if hasStride1 {
+                    try mainLoop(bits, p, n, base, stride2: true, stride1: true, onMatch)
+                } else if hasStride2 {
+                    try mainLoop(bits, p, n, base, stride2: true, stride1: false, onMatch)
                 } else {
-                    try mainLoop(bits, p, n, base, medium2: false, medium1: false, onMatch)
+                    try mainLoop(bits, p, n, base, stride2: false, stride1: false, onMatch)
                 }
             }
         }
         if hasShort { try scanShort(p, n, base, onMatch) }
     }
 
-    /// Whether `key` of `cls` has both of its Bloom bits set.
+    /// The filter bit of `key` (0 or 1).
     @inline(__always)
-    func maybe(_ bits: UnsafePointer<UInt64>, _ cls: AnchorClass, _ key: UInt64) -> Bool {
-        let (word, mask) = AnchorFilter.probe(key, cls.multiplier, wordMask)
-        return ~bits[word] & mask == 0  // word <= wordMask < bitmap.count
+    func bit(_ bits: UnsafePointer<UInt64>, _ key: UInt64, _ multiplier: UInt64) -> UInt64 {
+        let b = AnchorFilter.slot(key, multiplier, bitMask)
+        return bits[b &>> 6] &>> UInt64(b & 63) & 1  // b <= bitMask: b >> 6 < bitmap.count
     }
 
     @inline(__always)
     func mainLoop(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ base: UInt64,
-                  medium2: Bool, medium1: Bool, _ onMatch: (Match) throws -> Void) rethrows {
+                  stride2: Bool, stride1: Bool, _ onMatch: (Match) throws -> Void) rethrows {
         let raw = UnsafeRawPointer(p)
         let low32: UInt64 = 0xFFFF_FFFF
+        let long = AnchorFilter.longMultiplier, medium = AnchorFilter.mediumMultiplier
         // End 3: the first 4 bytes (n >= 4).
-        try probeEnd(bits, p, n, 3, base, onMatch)
+        try probeEnd(p, n, 3, base, onMatch)
         var i = 7
-        while i < n {
-            // i - 7 >= 0 and i < n: the 8 bytes p[i-7 ... i] are in the chunk.
-            let w = raw.loadUnaligned(fromByteOffset: i - 7, as: UInt64.self) & AnchorFilter.caseMask
-            let k0 = w &>> 32
-            var hit = maybe(bits, .long, w) || maybe(bits, .medium4, k0)
-            if medium2 {
-                hit = hit || maybe(bits, .medium2, k0) || maybe(bits, .medium2, (w &>> 16) & low32)
+        // Steps are filtered in blocks of up to 256: the loop records every
+        // step index and advances the count only on a hit (no branch on the
+        // filter result), then the block's hits are verified.
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { buffer in
+            let hits = buffer.baseAddress!  // 256 entries (1 KiB, on the stack)
+            while i < n {
+                let blockEnd = min(n, i + 4 * 256)
+                var count = 0
+                while i < blockEnd {
+                    // i - 7 >= 0 and i < n: the 8 bytes p[i-7 ... i] are in the chunk.
+                    let w = raw.loadUnaligned(fromByteOffset: i - 7, as: UInt64.self) & AnchorFilter.caseMask
+                    var hit = bit(bits, w, long) | bit(bits, w &>> 32, medium)
+                    if stride2 { hit |= bit(bits, (w &>> 16) & low32, medium) }
+                    if stride1 { hit |= bit(bits, (w &>> 24) & low32, medium) | bit(bits, (w &>> 8) & low32, medium) }
+                    // count <= steps so far in this block <= 255: inside the buffer.
+                    hits[count] = Int32(truncatingIfNeeded: i)
+                    count &+= Int(truncatingIfNeeded: hit)
+                    i += 4
+                }
+                for h in 0..<count {
+                    let at = Int(hits[h])
+                    let w = raw.loadUnaligned(fromByteOffset: at - 7, as: UInt64.self) & AnchorFilter.caseMask  // as above
+                    try verifyStep(bits, p, n, at, w, base, onMatch)
+                }
             }
-            if medium1 {
-                hit = hit || maybe(bits, .medium1, k0) || maybe(bits, .medium1, (w &>> 24) & low32)
-                    || maybe(bits, .medium1, (w &>> 16) & low32) || maybe(bits, .medium1, (w &>> 8) & low32)
-            }
-            if hit { try verifyStep(bits, p, n, i, w, base, onMatch) }
-            i += 4
         }
         // Ends after the last step (at most 3; none of them is 3 mod 4).
         for end in max(4, i - 3)..<max(4, n) {
-            try probeEnd(bits, p, n, end, base, onMatch)
+            try probeEnd(p, n, end, base, onMatch)
         }
     }
 
-    /// The probes of window end `end` outside the main loop (medium keys only:
-    /// long and medium4 windows end at 7, 11, ... which the loop covers, and
-    /// at 3 no 8-byte window fits).
+    /// The 4-byte window ending at `end` outside the main loop (8-byte
+    /// windows end at 7, 11, ... which the loop covers; at 3 none fits).
     @inline(never)
-    func probeEnd(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ base: UInt64,
+    func probeEnd(_ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ base: UInt64,
                   _ onMatch: (Match) throws -> Void) rethrows {
         // 3 <= end < n: the 4 bytes p[end-3 ... end] are in the chunk.
         let key = UInt64(UnsafeRawPointer(p).loadUnaligned(fromByteOffset: end - 3, as: UInt32.self)) & 0xDFDF_DFDF
-        if end & 3 == 3 { try lookup(bits, .medium4, key, p, n, end, base, onMatch) }
-        if end & 1 == 1 { try lookup(bits, .medium2, key, p, n, end, base, onMatch) }
-        try lookup(bits, .medium1, key, p, n, end, base, onMatch)
+        try lookup(mediumTable, key, p, n, end, base, onMatch)
     }
 
-    /// A step of the main loop with at least one probe hit: each probe again,
-    /// with its table.
+    /// A step of the main loop with at least one bit set: each key whose bit
+    /// is set through its table (a table probe may miss the cache; the
+    /// bitmap does not).
     @inline(never)
     func verifyStep(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ i: Int, _ w: UInt64,
                     _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
         let low32: UInt64 = 0xFFFF_FFFF
-        try lookup(bits, .long, w, p, n, i, base, onMatch)
-        try lookup(bits, .medium4, w &>> 32, p, n, i, base, onMatch)
-        if hasMedium2 {
-            try lookup(bits, .medium2, w &>> 32, p, n, i, base, onMatch)
-            try lookup(bits, .medium2, (w &>> 16) & low32, p, n, i - 2, base, onMatch)
+        let medium = AnchorFilter.mediumMultiplier
+        if bit(bits, w, AnchorFilter.longMultiplier) != 0 { try lookup(longTable, w, p, n, i, base, onMatch) }
+        if bit(bits, w &>> 32, medium) != 0 { try lookup(mediumTable, w &>> 32, p, n, i, base, onMatch) }
+        if hasStride2, bit(bits, (w &>> 16) & low32, medium) != 0 {
+            try lookup(mediumTable, (w &>> 16) & low32, p, n, i - 2, base, onMatch)
         }
-        if hasMedium1 {
-            for back in 0..<4 {
-                try lookup(bits, .medium1, (w &>> UInt64(32 - 8 * back)) & low32, p, n, i - back, base, onMatch)
-            }
-        }
-    }
-
-    @inline(__always)
-    func lookup(_ bits: UnsafePointer<UInt64>, _ cls: AnchorClass, _ key: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int,
-                _ end: Int, _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
-        guard maybe(bits, cls, key) else { return }
-        switch cls {
-        case .long: try lookup(longTable, key, p, n, end, base, onMatch)
-        case .medium4: try lookup(medium4Table, key, p, n, end, base, onMatch)
-        case .medium2: try lookup(medium2Table, key, p, n, end, base, onMatch)
-        case .medium1: try lookup(medium1Table, key, p, n, end, base, onMatch)
+        if hasStride1 {
+            if bit(bits, (w &>> 24) & low32, medium) != 0 { try lookup(mediumTable, (w &>> 24) & low32, p, n, i - 1, base, onMatch) }
+            if bit(bits, (w &>> 8) & low32, medium) != 0 { try lookup(mediumTable, (w &>> 8) & low32, p, n, i - 3, base, onMatch) }
         }
     }
 
@@ -241,6 +260,9 @@ extension AnchorFilter {
     @inline(__always)
     func check(_ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ entry: AnchorEntry, _ base: UInt64,
                _ onMatch: (Match) throws -> Void) rethrows {
+        // A window of stride s is owned by the ends e with e % s == s - 1.
+        let strideMask = Int(entry.stride) - 1
+        guard end & strideMask == strideMask else { return }
         let first = end + 1 - Int(entry.anchorEnd)
         guard first >= 0 else { return }
         // Pre-check on the first 8 bytes when they are inside the chunk.

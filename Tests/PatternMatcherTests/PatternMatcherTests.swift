@@ -169,6 +169,18 @@ func randomCase(seed: UInt64, maxLength: Int, count: Int, haystackLength: Int) -
         }
     }
 
+    /// Every filter step a hit, over many 256-step filter blocks.
+    @Test func denseHitsAcrossFilterBlocks() throws {
+        let set = lits([("abcd", true), ("bcdab", false), ("cdabcdab", true), ("dabcdabcdabc", false)])
+        let text = Array(String(repeating: "abcd", count: 3000).utf8)
+        let m = try PatternMatcher(set, engine: .filtered)
+        let expected = oracleMatches(set, text)
+        #expect(expected.count == 3000 + 2999 + 2998 + 2997)
+        #expect(m.matches(in: text) == expected)
+        var rng = SeededGenerator(seed: 3)
+        #expect(streamMatches(m, randomChunks(text, using: &rng, maxChunk: 5000)) == expected)
+    }
+
     @Test func longLiteralsAndEmptyChunks() throws {
         var rng = SeededGenerator(seed: 7)
         let long = (0..<700).map { _ in UInt8.random(in: 0x61...0x66, using: &rng) }
