@@ -11,6 +11,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "geneva", targets: ["geneva"]),
+        // For Benchmarks/ (its own package).
+        .library(name: "PatternMatcher", targets: ["PatternMatcher"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -26,7 +28,7 @@ let package = Package(
         .target(name: "AppProtocols", dependencies: ["WireParsing"], swiftSettings: strict),
         .target(name: "MailLogs", dependencies: ["WireParsing", "TelemetryModel"], swiftSettings: strict),
         // Domain
-        .target(name: "Indicators", dependencies: ["TelemetryModel"], swiftSettings: strict),
+        .target(name: "Indicators", dependencies: ["TelemetryModel", "PatternMatcher"], swiftSettings: strict),
         .target(name: "ThreatIntel", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
         .target(name: "Reporting", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
         // Edges
@@ -66,7 +68,7 @@ let package = Package(
         .testTarget(name: "PacketDecodingTests", dependencies: ["GenevaTestSupport", "PacketDecoding", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "AppProtocolsTests", dependencies: ["GenevaTestSupport", "AppProtocols", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "MailLogsTests", dependencies: ["GenevaTestSupport", "MailLogs", "TelemetryModel", "WireParsing"], swiftSettings: strict),
-        .testTarget(name: "IndicatorsTests", dependencies: ["GenevaTestSupport", "Indicators", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "IndicatorsTests", dependencies: ["GenevaTestSupport", "Indicators", "PatternMatcher", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "ThreatIntelTests", dependencies: ["GenevaTestSupport", "ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),

@@ -1,3 +1,4 @@
+import PatternMatcher
 import TelemetryModel
 
 /// One intel statement about an indicator: its id in the store, its
@@ -33,7 +34,8 @@ package struct IndicatorMatch: Sendable, Equatable, Hashable {
 ///
 /// Structured lookups (SPEC §3): exact for addresses, e-mails, URLs and
 /// hashes; domains by label suffix; every lookup honours validity windows.
-/// The streaming payload matcher joins it in its own issue.
+/// CIDR indicators are looked up by containment (per prefix length present,
+/// one masked-network table). Payload scanning: ``PayloadMatcher``.
 ///
 /// Layout: per kind a ``ValueTable`` (values in one arena, open addressing);
 /// per indicator its store id and first validity window in flat arrays;
@@ -42,7 +44,7 @@ package struct IndicatorMatch: Sendable, Equatable, Hashable {
 package struct IndicatorSet: Sendable {
     package let generation: Int
 
-    private struct KindTable: Sendable {
+    struct KindTable: Sendable {
         var values = ValueTable()
         var ids: [Int64] = []
         var from: [Int64] = []
@@ -62,7 +64,11 @@ package struct IndicatorSet: Sendable {
         }
     }
 
-    private var tables: [KindTable] = Array(repeating: KindTable(), count: IndicatorKind.allCases.count)
+    private(set) var tables: [KindTable] = Array(repeating: KindTable(), count: IndicatorKind.allCases.count)
+    /// CIDR indicators by family and prefix length: masked network -> value
+    /// index in the cidr table. Longest prefixes first.
+    private var cidrV4: [(prefix: Int, networks: [UInt32: Int])] = []
+    private var cidrV6: [(prefix: Int, networks: [IPAddress: Int])] = []
 
     package init(entries: [IndicatorEntry], generation: Int = 0) {
         var builder = Builder(generation: generation)
@@ -73,6 +79,20 @@ package struct IndicatorSet: Sendable {
     private init(tables: [KindTable], generation: Int) {
         self.tables = tables
         self.generation = generation
+        let k = IndicatorSet.slot(.cidr)
+        var v4: [Int: [UInt32: Int]] = [:]
+        var v6: [Int: [IPAddress: Int]] = [:]
+        for index in 0..<tables[k].ids.count {
+            // Stored values are normalised ("network/prefix", network masked).
+            let parts = tables[k].values.value(at: index).split(separator: "/")
+            guard parts.count == 2, let address = IPAddress(parts[0]), let prefix = Int(parts[1]) else { continue }
+            switch address {
+            case .v4(let a): v4[prefix, default: [:]][a] = index
+            case .v6: v6[prefix, default: [:]][address] = index
+            }
+        }
+        cidrV4 = v4.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
+        cidrV6 = v6.sorted { $0.key > $1.key }.map { ($0.key, $0.value) }
     }
 
     /// Builds a set entry by entry, so a million entries stream from the store
@@ -119,7 +139,7 @@ package struct IndicatorSet: Sendable {
         }
     }
 
-    private static func slot(_ kind: IndicatorKind) -> Int { IndicatorKind.allCases.firstIndex(of: kind)! }
+    static func slot(_ kind: IndicatorKind) -> Int { IndicatorKind.allCases.firstIndex(of: kind)! }
 
     /// Number of distinct indicators.
     package var count: Int { tables.reduce(0) { $0 + $1.ids.count } }
@@ -134,14 +154,12 @@ package struct IndicatorSet: Sendable {
     package func matches(_ observable: Observable) -> [IndicatorMatch] {
         // A DNS answer carries names (owners, CNAME targets) and addresses (A, AAAA).
         if observable.evidence == .dnsAnswer, let address = IPAddress(observable.value) {
-            return matchExact(address.bitWidth == 32 ? .ipv4 : .ipv6, address.description, at: observable.time)
+            return matchAddress(address, at: observable.time)
         }
         // An HTTP Host may carry a port, and may be an address literal (`[::1]:8000`).
         if observable.evidence == .httpHost {
             let host = IndicatorSet.hostWithoutPort(observable.value)
-            if let address = IPAddress(host) {
-                return matchExact(address.bitWidth == 32 ? .ipv4 : .ipv6, address.description, at: observable.time)
-            }
+            if let address = IPAddress(host) { return matchAddress(address, at: observable.time) }
             return matchDomain(host, at: observable.time)
         }
         switch observable.evidence.observableKind {
@@ -155,19 +173,36 @@ package struct IndicatorSet: Sendable {
             // Fast path: a dotted quad that parses is already canonical (the
             // parser rejects leading zeros), so its bytes are the lookup key.
             var value = observable.value  // `withUTF8` needs a mutable string
-            if value.utf8.count <= 15, IPAddress.isCanonicalIPv4(value.utf8) {
+            if cidrV4.isEmpty, value.utf8.count <= 15, IPAddress.isCanonicalIPv4(value.utf8) {
                 let k = IndicatorSet.slot(.ipv4)
                 guard !tables[k].ids.isEmpty else { return [] }
                 return value.withUTF8 { bytes in
                     tables[k].values.find(bytes).flatMap { hit(k, $0, at: observable.time) }.map { [$0] } ?? []
                 }
             }
-            if let address = IPAddress(observable.value) {
-                let kind: IndicatorKind = address.bitWidth == 32 ? .ipv4 : .ipv6
-                return matchExact(kind, address.description, at: observable.time)
-            }
+            if let address = IPAddress(observable.value) { return matchAddress(address, at: observable.time) }
             return []
         }
+    }
+
+    /// An address: its exact indicator and every CIDR indicator containing it.
+    package func matchAddress(_ address: IPAddress, at time: Timestamp) -> [IndicatorMatch] {
+        var result = matchExact(address.bitWidth == 32 ? .ipv4 : .ipv6, address.description, at: time)
+        let k = IndicatorSet.slot(.cidr)
+        switch address {
+        case .v4(let a):
+            for (prefix, networks) in cidrV4 {
+                guard case .v4(let network) = IPAddress.v4(a).masked(to: prefix), let index = networks[network],
+                      let match = hit(k, index, at: time) else { continue }
+                result.append(match)
+            }
+        case .v6:
+            for (prefix, networks) in cidrV6 {
+                guard let index = networks[address.masked(to: prefix)], let match = hit(k, index, at: time) else { continue }
+                result.append(match)
+            }
+        }
+        return result
     }
 
     /// `host:port` → `host`; `[v6]:port` or `[v6]` → `v6`.
@@ -257,7 +292,7 @@ package struct IndicatorSet: Sendable {
         return result
     }
 
-    private func hit(_ k: Int, _ index: Int, at time: Timestamp) -> IndicatorMatch? {
+    func hit(_ k: Int, _ index: Int, at time: Timestamp) -> IndicatorMatch? {
         guard tables[k].isValid(index, at: time.nanoseconds) else { return nil }
         return IndicatorMatch(indicatorID: tables[k].ids[index], kind: IndicatorKind.allCases[k], value: tables[k].values.value(at: index))
     }
