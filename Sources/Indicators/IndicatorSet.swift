@@ -152,6 +152,8 @@ package struct IndicatorSet: Sendable {
 
     /// Indicators that the observable matches at its time.
     package func matches(_ observable: Observable) -> [IndicatorMatch] {
+        // A payload match carries the indicator's normalised value: exact per kind.
+        if observable.evidence == .payloadMatch { return matchPayloadValue(observable.value, at: observable.time) }
         // A DNS answer carries names (owners, CNAME targets) and addresses (A, AAAA).
         if observable.evidence == .dnsAnswer, let address = IPAddress(observable.value) {
             return matchAddress(address, at: observable.time)
@@ -183,6 +185,19 @@ package struct IndicatorSet: Sendable {
             if let address = IPAddress(observable.value) { return matchAddress(address, at: observable.time) }
             return []
         }
+    }
+
+    /// The indicators whose normalised value is exactly `value`, of every
+    /// payload kind (what ``PayloadMatcher`` reports).
+    package func matchPayloadValue(_ value: String, at time: Timestamp) -> [IndicatorMatch] {
+        var result: [IndicatorMatch] = []
+        for kind in IndicatorKind.allCases where kind != .cidr {
+            let k = IndicatorSet.slot(kind)
+            if !tables[k].ids.isEmpty, let index = tables[k].values.find(value.utf8), let match = hit(k, index, at: time) {
+                result.append(match)
+            }
+        }
+        return result
     }
 
     /// An address: its exact indicator and every CIDR indicator containing it.

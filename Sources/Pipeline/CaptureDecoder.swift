@@ -1,4 +1,5 @@
 import AppProtocols
+import Indicators
 import PacketDecoding
 import TelemetryModel
 import WireParsing
@@ -13,6 +14,11 @@ package struct CaptureDecoder: Sendable {
     package static let dnsPorts: Set<UInt16> = [53, 5353, 5355]
 
     package let source: String
+    /// Payload scanning of reassembled TCP streams (SPEC §3), when given:
+    /// each hit becomes a `payload-match` observable carrying the matched
+    /// indicator value only.
+    private let payload: PayloadMatcher?
+    private var payloadStreams: [FlowEndpoints: PayloadStream] = [:]
     private var reader = CaptureReader()
     private var packets = PacketDecoder()
     private var dns = DNSParser()
@@ -37,8 +43,9 @@ package struct CaptureDecoder: Sendable {
     package private(set) var lastTime: Timestamp?
     package private(set) var observableCount = 0
 
-    package init(source: String) {
+    package init(source: String, payload: PayloadMatcher? = nil) {
         self.source = source
+        self.payload = payload
     }
 
     /// Records (packets) read so far.
@@ -180,6 +187,23 @@ package struct CaptureDecoder: Sendable {
             }
             if flowKey == nil { flowKey = FlowKey.tcp(ends) }
             try emit(Observable(time: time, evidence: evidence, value: value, key: flowKey!, offset: offset))
+        }
+        if let payload {
+            func hit(_ h: PayloadHit) throws {
+                if flowKey == nil { flowKey = FlowKey.tcp(ends) }
+                try emit(Observable(time: time, evidence: .payloadMatch, value: h.match.value, key: flowKey!, offset: offset))
+            }
+            var found: [PayloadHit] = []
+            switch event {
+            case .end, .gap:
+                // A match must not bridge lost bytes: the stream starts over.
+                if var p = payloadStreams.removeValue(forKey: ends) { payload.finish(&p) { found.append($0) } }
+            case .data(let bytes):
+                var p = payloadStreams.removeValue(forKey: ends) ?? PayloadStream()
+                bytes.withUnsafeBytes { payload.scan($0, stream: &p, at: time) { found.append($0) } }
+                payloadStreams[ends] = p
+            }
+            for h in found { try hit(h) }
         }
         switch event {
         case .end:

@@ -38,9 +38,12 @@ package struct CaptureSummary: Sendable {
 /// RFC 3164 stamps have no year, Exim's no zone).
 package struct ScanOptions: Sendable {
     package var clock: LogClock
+    /// Payload scanning of reassembled TCP streams (captures only); nil = off.
+    package var payload: PayloadMatcher?
 
-    package init(clock: LogClock) {
+    package init(clock: LogClock, payload: PayloadMatcher? = nil) {
         self.clock = clock
+        self.payload = payload
     }
 
     /// Logs read as of now, in UTC.
@@ -192,7 +195,7 @@ package enum CaptureScanner {
 
     private static func detect(_ first: ArraySlice<UInt8>, path: String, options: ScanOptions) throws -> Decoder {
         if first.count >= 4, CaptureReader.looksLikeCapture(first) {
-            return .capture(CaptureDecoder(source: path))
+            return .capture(CaptureDecoder(source: path, payload: options.payload))
         }
         if first.prefix(512).contains(0x00) {
             throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log (binary data)")

@@ -16,11 +16,13 @@ struct ScanCommand: ParsableCommand {
     @Option(help: "Customer the captures belong to.") var customer: String
     @Option(help: "Sensor name (unique per customer).") var sensor: String = "default"
     @OptionGroup var logOptions: LogReadingOptions
+    @Flag(inversion: .prefixedNo, help: "Also match indicator values anywhere in reassembled TCP payload (whole tokens only; SPEC §3).")
+    var payload = true
     @Argument(help: "Capture files (classic pcap) and mail logs (Postfix, Exim, Sendmail, Exchange); detected by content.")
     var files: [String]
 
     func run() throws {
-        let options = try logOptions.scanOptions()
+        var options = try logOptions.scanOptions()
         let db: GenevaStore
         let indicators: IndicatorSet
         do {
@@ -33,6 +35,13 @@ struct ScanCommand: ParsableCommand {
             throw fail(error.description)
         }
         if indicators.count == 0 { warn("no intel imported yet: nothing can be sighted (run `geneva intel import` first)") }
+        if payload && indicators.count > 0 {
+            do {
+                options.payload = try PayloadMatcher(indicators)
+            } catch {
+                throw fail("cannot compile the payload matcher: \(error)")
+            }
+        }
         try forEachFile(files) { file in
             let meter = ProgressMeter(label: file)
             let (summary, sightings) = try CaptureScanner.scan(

@@ -72,4 +72,36 @@ func decode(_ chunks: [ArraySlice<UInt8>]) throws -> DecodeOutcome {
         let hits = out.observables.filter { $0.evidence != .ipFlow }.flatMap { o in set.matches(o).map { (o.value, $0.indicatorID) } }
         #expect(hits.map(\.0) == ["www.evil.example"])
     }
+
+    /// Payload matching over reassembled TCP: a value split across two
+    /// segments is found, a value inside a longer token is not, and only the
+    /// matched value is kept.
+    @Test func payloadMatchesAcrossSegments() throws {
+        let t = Timestamp(seconds: 1_700_000_000)
+        let set = IndicatorSet(entries: [
+            IndicatorEntry(indicatorID: 1, kind: .domain, value: "c2.evil-payload.example", validFrom: t, validUntil: nil),
+            IndicatorEntry(indicatorID: 2, kind: .ipv4, value: "203.0.113.7", validFrom: t, validUntil: nil),
+        ])
+        let payload = try PayloadMatcher(set)
+        let first = Array("POST /beacon HTTP/1.1\r\nHost: a.example\r\nX-Relay: c2.evil-pay".utf8)
+        let second = Array("load.example; via 203.0.113.70 and 203.0.113.7\r\n\r\n".utf8)
+        var packets: [PacketBuilder.Packet] = []
+        func add(_ ip: [UInt8]) { packets.append(PacketBuilder.Packet(seconds: 1_782_000_000 + UInt32(packets.count), data: PacketBuilder.ethernet(ip))) }
+        add(PacketBuilder.tcpIPv4(from: "10.0.0.2", 40000, to: "10.0.0.80", 8080, seq: 100, flags: 0x02))
+        add(PacketBuilder.tcpIPv4(from: "10.0.0.2", 40000, to: "10.0.0.80", 8080, seq: 101, payload: first))
+        add(PacketBuilder.tcpIPv4(from: "10.0.0.2", 40000, to: "10.0.0.80", 8080, seq: 101 + UInt32(first.count), payload: second))
+        add(PacketBuilder.tcpIPv4(from: "10.0.0.2", 40000, to: "10.0.0.80", 8080, seq: 101 + UInt32(first.count + second.count), flags: 0x11))
+        let capture = PacketBuilder.pcap(packets)
+        var rng = SeededGenerator(seed: 5)
+        for chunks in [[capture[...]], randomChunks(capture, using: &rng, maxChunk: 40)] {
+            var decoder = CaptureDecoder(source: "t.pcap", payload: payload)
+            var found: [Observable] = []
+            for chunk in chunks { try decoder.feed(chunk) { found.append($0) } }
+            try decoder.finish { found.append($0) }
+            let hits = found.filter { $0.evidence == .payloadMatch }
+            #expect(hits.map(\.value).sorted() == ["203.0.113.7", "c2.evil-payload.example"])
+            #expect(hits.allSatisfy { $0.key == "tcp 10.0.0.2:40000 -> 10.0.0.80:8080" })
+            #expect(hits.flatMap { set.matches($0) }.map(\.indicatorID).sorted() == [1, 2])
+        }
+    }
 }

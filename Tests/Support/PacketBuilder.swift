@@ -35,6 +35,17 @@ package enum PacketBuilder {
         return [0x45, 0] + be16(total) + be16(1) + be16(flags) + [64, 17] + be16(0) + ipv4(src) + ipv4(dst) + udp
     }
 
+    /// One TCP segment over IPv4 (checksums zero: decoders do not verify them).
+    /// `flags`: 0x02 SYN, 0x10 ACK, 0x18 PSH+ACK, 0x11 FIN+ACK.
+    package static func tcpIPv4(
+        from src: String, _ sport: UInt16, to dst: String, _ dport: UInt16, seq: UInt32, flags: UInt8 = 0x18, payload: [UInt8] = []
+    ) -> [UInt8] {
+        let seqBytes = [UInt8(seq >> 24), UInt8(seq >> 16 & 0xFF), UInt8(seq >> 8 & 0xFF), UInt8(seq & 0xFF)]
+        let tcp = be16(sport) + be16(dport) + seqBytes + [0, 0, 0, 1] + [0x50, flags] + be16(65535) + be16(0) + be16(0) + payload
+        let total = UInt16(20 + tcp.count)
+        return [0x45, 0] + be16(total) + be16(1) + be16(0x4000) + [64, 6] + be16(0) + ipv4(src) + ipv4(dst) + tcp
+    }
+
     package static func ethernet(_ ip: [UInt8], vlan: UInt16? = nil) -> [UInt8] {
         var out: [UInt8] = [2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]
         if let vlan { out += be16(0x8100) + be16(vlan) }
