@@ -35,10 +35,10 @@ struct Automaton: Sendable {
     let outIDs: [UInt32]
     /// Longest literal in this automaton.
     let maxLength: Int
-    /// Start filter: bit `startSlot(first three bytes, case-masked)` is set for
-    /// every literal; a walk at the start state skips positions whose three
+    /// Start filter: bit `startSlot(first four bytes, case-masked)` is set for
+    /// every literal; a walk at the start state skips positions whose four
     /// bytes have no bit (no literal can start there). Empty when a literal
-    /// is shorter than 3 bytes.
+    /// is shorter than 4 bytes.
     let startBits: [UInt64]
     let startMask: Int
 
@@ -159,7 +159,7 @@ struct Automaton: Sendable {
         self.outStart = outStart
         self.outIDs = outIDs
         self.maxLength = maxLength
-        if literals.contains(where: { $0.count < 3 }) {
+        if literals.contains(where: { $0.count < 4 }) {
             startBits = []
             startMask = 0
         } else {
@@ -168,7 +168,8 @@ struct Automaton: Sendable {
             var bits = [UInt64](repeating: 0, count: bitCount / 64)
             for lit in literals {
                 let i = lit.startIndex
-                let key = (UInt32(lit[i]) | UInt32(lit[i + 1]) << 8 | UInt32(lit[i + 2]) << 16) & 0xDF_DFDF
+                let key = (UInt32(lit[i]) | UInt32(lit[i + 1]) << 8 | UInt32(lit[i + 2]) << 16 | UInt32(lit[i + 3]) << 24)
+                    & 0xDFDF_DFDF
                 let b = Automaton.startSlot(key, bitCount - 1)
                 bits[b >> 6] |= 1 << UInt64(b & 63)
             }

@@ -103,14 +103,33 @@ extension Automaton {
                     while k < n {
                         if s == 0 {
                             // At the start state, a literal prefix can only begin
-                            // where the start filter has a bit.
-                            while k + 3 < n {
-                                // k + 3 < n: the 4 bytes p[k ... k+3] are in the chunk.
-                                let key = raw.loadUnaligned(fromByteOffset: k, as: UInt32.self) & 0xDF_DFDF
+                            // where the start filter has a bit: 4 positions per
+                            // 8-byte load, then the last ones one by one.
+                            while k + 8 <= n {
+                                // k + 8 <= n: the 8 bytes p[k ..< k+8] are in the chunk.
+                                let v = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0xDFDF_DFDF_DFDF_DFDF
+                                let b0 = Automaton.startSlot(UInt32(truncatingIfNeeded: v), startMask)
+                                let b1 = Automaton.startSlot(UInt32(truncatingIfNeeded: v &>> 8), startMask)
+                                let b2 = Automaton.startSlot(UInt32(truncatingIfNeeded: v &>> 16), startMask)
+                                let b3 = Automaton.startSlot(UInt32(truncatingIfNeeded: v &>> 24), startMask)
+                                let hits = (start[b0 &>> 6] &>> UInt64(b0 & 63) & 1)
+                                    | (start[b1 &>> 6] &>> UInt64(b1 & 63) & 1) << 1
+                                    | (start[b2 &>> 6] &>> UInt64(b2 & 63) & 1) << 2
+                                    | (start[b3 &>> 6] &>> UInt64(b3 & 63) & 1) << 3
+                                if hits != 0 {
+                                    k += hits.trailingZeroBitCount
+                                    break
+                                }
+                                k += 4
+                            }
+                            while k + 4 <= n, k + 8 > n {
+                                // k + 4 <= n: the 4 bytes p[k ..< k+4] are in the chunk.
+                                let key = raw.loadUnaligned(fromByteOffset: k, as: UInt32.self) & 0xDFDF_DFDF
                                 let b = Automaton.startSlot(key, startMask)
                                 if start[b &>> 6] &>> UInt64(b & 63) & 1 != 0 { break }
                                 k += 1
                             }
+                            // Fewer than 4 bytes left: a prefix may start at any of them.
                         }
                         s = step(w, l, s, p[k])  // k < n
                         k += 1
@@ -163,7 +182,7 @@ extension AnchorFilter {
         let low32: UInt64 = 0xFFFF_FFFF
         let long = AnchorFilter.longMultiplier, medium = AnchorFilter.mediumMultiplier
         // End 3: the first 4 bytes (n >= 4).
-        try probeEnd(p, n, 3, base, onMatch)
+        try probeEnd(bits, p, n, 3, base, onMatch)
         var i = 7
         // Steps are filtered in blocks of up to 256: the loop records every
         // step index and advances the count only on a hit (no branch on the
@@ -193,17 +212,18 @@ extension AnchorFilter {
         }
         // Ends after the last step (at most 3; none of them is 3 mod 4).
         for end in max(4, i - 3)..<max(4, n) {
-            try probeEnd(p, n, end, base, onMatch)
+            try probeEnd(bits, p, n, end, base, onMatch)
         }
     }
 
     /// The 4-byte window ending at `end` outside the main loop (8-byte
     /// windows end at 7, 11, ... which the loop covers; at 3 none fits).
     @inline(never)
-    func probeEnd(_ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ base: UInt64,
+    func probeEnd(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ end: Int, _ base: UInt64,
                   _ onMatch: (Match) throws -> Void) rethrows {
         // 3 <= end < n: the 4 bytes p[end-3 ... end] are in the chunk.
         let key = UInt64(UnsafeRawPointer(p).loadUnaligned(fromByteOffset: end - 3, as: UInt32.self)) & 0xDFDF_DFDF
+        guard bit(bits, key, AnchorFilter.mediumMultiplier) != 0 else { return }
         try lookup(mediumTable, key, p, n, end, base, onMatch)
     }
 
