@@ -64,6 +64,13 @@ package enum ReportRenderer {
                 ("capture_loss_max", report.coverage.captureLossMax.map(JSONValue.double) ?? .null),
             ])),
             ("headline", .string(headline(report))),
+            // Keys beyond SPEC §6 (the charts' series).
+            ("by_victim_country", .array(report.byVictimCountry.map {
+                .object([("country", .string($0.country.code)), ("customers", .int($0.customers))])
+            })),
+            ("sightings_per_week", .array(report.sightingsPerWeek.map {
+                .object([("week", .string($0.weekStart.rfc3339)), ("sightings", .int($0.sightings))])
+            })),
         ])
     }
 

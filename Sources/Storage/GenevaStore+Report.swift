@@ -88,10 +88,31 @@ extension GenevaStore {
                     WHERE last_time IS NOT NULL AND last_time >= :since AND first_time < :until)
                 """, arguments: arguments) ?? 0
 
-            return NationStateReport(
+            let byVictim = try Row.fetchAll(db, sql: cte + """
+                SELECT victim, COUNT(DISTINCT customer_id) FROM ns GROUP BY victim
+                ORDER BY COUNT(DISTINCT customer_id) DESC, victim
+                """, arguments: arguments).compactMap { row -> NationStateReport.VictimCountryRow? in
+                CountryCode(row[0] as String).map { NationStateReport.VictimCountryRow(country: $0, customers: row[1]) }
+            }
+            // Weeks since 1970-01-05 (a Monday), floor division for times before it.
+            let day: Int64 = 86_400_000_000_000
+            let weeks = try Row.fetchAll(db, sql: cte + """
+                SELECT week, COUNT(DISTINCT sid) FROM (
+                    SELECT sid, CAST((CASE WHEN time - \(4 * day) >= 0 THEN time - \(4 * day)
+                                           ELSE time - \(4 * day) - \(7 * day - 1) END) / \(7 * day) AS INTEGER) AS week
+                    FROM ns)
+                GROUP BY week ORDER BY week
+                """, arguments: arguments).map { row in
+                NationStateReport.WeekRow(weekStart: Timestamp(nanoseconds: (row[0] as Int64) * 7 * day + 4 * day), sightings: row[1])
+            }
+
+            var report = NationStateReport(
                 window: window, firstSighting: first.map(Timestamp.init(nanoseconds:)),
                 lastSighting: last.map(Timestamp.init(nanoseconds:)), totals: totals, byActorCountry: byCountry,
                 campaigns: campaigns, coverage: .init(sensors: sensors, sensorsReporting: reporting, captureLossMax: nil))
+            report.byVictimCountry = byVictim
+            report.sightingsPerWeek = weeks
+            return report
         }
     }
 }

@@ -11,6 +11,11 @@ package struct NationStateReport: Equatable, Sendable {
     package var byActorCountry: [ActorCountryRow]
     package var campaigns: [CampaignRow]
     package var coverage: Coverage
+    /// Nation-state-attacked customers per victim country (most first).
+    package var byVictimCountry: [VictimCountryRow] = []
+    /// Nation-state sightings per ISO week (Monday 00:00 UTC), oldest first;
+    /// weeks without sightings are absent.
+    package var sightingsPerWeek: [WeekRow] = []
 
     package init(
         window: TimeWindow, firstSighting: Timestamp?, lastSighting: Timestamp?, totals: Totals,
@@ -40,6 +45,27 @@ package struct NationStateReport: Equatable, Sendable {
             self.countries = countries
             self.actors = actors
             self.campaigns = campaigns
+            self.sightings = sightings
+        }
+    }
+
+    package struct VictimCountryRow: Equatable, Sendable {
+        package var country: CountryCode
+        package var customers: Int
+
+        package init(country: CountryCode, customers: Int) {
+            self.country = country
+            self.customers = customers
+        }
+    }
+
+    package struct WeekRow: Equatable, Sendable {
+        /// Monday 00:00 UTC of the week.
+        package var weekStart: Timestamp
+        package var sightings: Int
+
+        package init(weekStart: Timestamp, sightings: Int) {
+            self.weekStart = weekStart
             self.sightings = sightings
         }
     }

@@ -9,10 +9,10 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "The headline and the numbers behind it (SPEC §4, §6).")
 
-    enum Format: String, ExpressibleByArgument { case text, json }
+    enum Format: String, ExpressibleByArgument { case text, markdown, html, json }
 
     @OptionGroup var store: StoreOptions
-    @Option(help: "text or json.") var format: Format = .text
+    @Option(help: "text, markdown, html (one self-contained file with charts) or json.") var format: Format = .text
     @Option(help: "Start of the window (RFC 3339 or YYYY-MM-DD, UTC), inclusive.") var since: String?
     @Option(help: "End of the window (RFC 3339 or YYYY-MM-DD, UTC), exclusive.") var until: String?
     @Option(help: "Write the report to this file instead of stdout.") var output: String?
@@ -33,7 +33,13 @@ struct ReportCommand: ParsableCommand {
         } catch {
             throw fail(error.description)
         }
-        let rendered = format == .json ? ReportRenderer.json(report).serialized(pretty: true) + "\n" : ReportRenderer.text(report)
+        let rendered: String
+        switch format {
+        case .json: rendered = ReportRenderer.json(report).serialized(pretty: true) + "\n"
+        case .text: rendered = ReportRenderer.text(report)
+        case .markdown: rendered = ReportRenderer.markdown(report)
+        case .html: rendered = ReportRenderer.html(report)
+        }
         if let output {
             do {
                 try Data(rendered.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)

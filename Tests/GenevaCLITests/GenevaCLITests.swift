@@ -120,6 +120,23 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         let august = try cli.reportJSON(["--since", "2026-08-01"])
         #expect(nationState(august)["customers"] == 2 && nationState(august)["countries"] == 1)
         #expect(august["headline"] as? String == "Since 1 August 2026, nation-state actors attacked 2 customers in 1 country.")
+
+        // The charts' series agree with the totals: one row per victim country
+        // (DE 1, FR 1, US 2), weekly sightings summing to the 5.
+        let victims = try #require(json["by_victim_country"] as? [[String: Any]])
+        #expect(victims.map { $0["country"] as? String } == ["US", "DE", "FR"])
+        #expect(victims.compactMap { $0["customers"] as? Int } == [2, 1, 1])
+        let weeks = try #require(json["sightings_per_week"] as? [[String: Any]])
+        #expect(weeks.compactMap { $0["sightings"] as? Int }.reduce(0, +) == 5)
+        #expect(weeks.first?["week"] as? String == "2026-06-15T00:00:00Z", "21 June 2026 is a Sunday: its ISO week starts on the 15th")
+
+        let markdown = try cli.run(["report", "--format", "markdown"])
+        #expect(markdown.stdout.hasPrefix("# Since 21 June 2026, nation-state actors attacked 4 customers in 3 countries.\n"))
+        let htmlPath = cli.directory.appendingPathComponent("r.html").path
+        _ = try cli.run(["report", "--format", "html", "--output", htmlPath])
+        let html = try String(contentsOfFile: htmlPath, encoding: .utf8)
+        #expect(html.contains("<h1>Since 21 June 2026, nation-state actors attacked 4 customers in 3 countries.</h1>"))
+        #expect(html.components(separatedBy: "<svg ").count - 1 == 3)
     }
 
     @Test func rescanningAndReimportingChangeNothing() throws {

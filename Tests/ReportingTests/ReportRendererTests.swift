@@ -1,3 +1,4 @@
+import Foundation
 import Reporting
 import Testing
 import TelemetryModel
@@ -35,7 +36,8 @@ import WireParsing
             Issue.record("not an object")
             return
         }
-        #expect(members.map(\.0) == ["window", "nation_state", "by_actor_country", "campaigns", "coverage", "headline"])
+        #expect(members.map(\.0) == ["window", "nation_state", "by_actor_country", "campaigns", "coverage", "headline",
+                                      "by_victim_country", "sightings_per_week"])
         let text = json.serialized()
         #expect(text.contains(#""window":{"since":"2016-06-21T00:00:00Z","until":"2017-03-28T00:00:00Z"}"#))
         #expect(text.contains(#""nation_state":{"customers":60,"countries":49,"actors":6,"campaigns":10,"sightings":1234}"#))
@@ -54,5 +56,37 @@ import WireParsing
     @Test func jsonEscapesControlCharacters() {
         #expect(JSONValue.string("a\u{1}b\n").serialized() == #""a\u0001b\n""#)
         #expect(JSONValue.array([.int(1), .null, .bool(true)]).serialized() == "[1,null,true]")
+    }
+
+    func richReport() -> NationStateReport {
+        var r = report(customers: 2, countries: 2, since: "2016-06-21")
+        r.byActorCountry[0].actors = ["<script>alert(1)</script>", "APT|29"]
+        r.byVictimCountry = [.init(country: CountryCode("DE")!, customers: 1), .init(country: CountryCode("FR")!, customers: 1)]
+        r.sightingsPerWeek = [.init(weekStart: Timestamp(parsing: "2016-06-20")!, sightings: 3),
+                              .init(weekStart: Timestamp(parsing: "2016-07-04")!, sightings: 5)]
+        return r
+    }
+
+    @Test func markdownLeadsWithTheHeadlineAndEscapesCells() {
+        let r = richReport()
+        let md = ReportRenderer.markdown(r)
+        #expect(md.hasPrefix("# " + ReportRenderer.headline(r) + "\n"))
+        #expect(md.contains("APT\\|29"))
+        #expect(md.contains("| 2016-07-04 | 5 |"))
+        #expect(md.contains("| DE | 1 |"))
+    }
+
+    @Test func htmlIsOneSelfContainedFileWithCharts() {
+        let r = richReport()
+        let html = ReportRenderer.html(r)
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("<h1>" + ReportRenderer.headline(r) + "</h1>"))
+        #expect(html.components(separatedBy: "<svg ").count - 1 == 3)
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        // Nothing to fetch: no external references, no script.
+        #expect(!html.contains("src=") && !html.contains("href=") && !html.contains("@import"))
+        let empty = ReportRenderer.html(report(customers: 0, countries: 0, first: nil))
+        #expect(empty.contains("No data in the window."))
     }
 }
