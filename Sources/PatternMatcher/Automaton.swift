@@ -41,6 +41,11 @@ struct Automaton: Sendable {
     /// is shorter than 4 bytes.
     let startBits: [UInt64]
     let startMask: Int
+    /// Prefix filter: bit `startSlot`-style of the first eight bytes
+    /// (case-masked) of every literal of 8+ bytes. A suffix of a chunk that is
+    /// a literal prefix of 8+ bytes begins where this filter has a bit.
+    let prefixBits: [UInt64]
+    let prefixMask: Int
 
     static let outputFlag: UInt32 = 1 << 31
 
@@ -176,6 +181,23 @@ struct Automaton: Sendable {
             startBits = bits
             startMask = bitCount - 1
         }
+        let long = literals.filter { $0.count >= 8 }
+        var prefixCount = 1 << 12
+        while prefixCount < 1 << 23 && prefixCount < long.count * 64 { prefixCount *= 2 }
+        var prefix = [UInt64](repeating: 0, count: long.isEmpty ? 0 : prefixCount / 64)
+        for lit in long {
+            var key: UInt64 = 0
+            for (j, b) in lit.prefix(8).enumerated() { key |= UInt64(b) << UInt64(8 * j) }
+            let b = Automaton.prefixSlot(key & 0xDFDF_DFDF_DFDF_DFDF, prefixCount - 1)
+            prefix[b >> 6] |= 1 << UInt64(b & 63)
+        }
+        prefixBits = prefix
+        prefixMask = prefixCount - 1
+    }
+
+    @inline(__always)
+    static func prefixSlot(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0xC2B2_AE3D_27D4_EB4F) &>> 40) & mask
     }
 
     @inline(__always)

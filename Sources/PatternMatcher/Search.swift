@@ -85,59 +85,65 @@ extension Automaton {
                     k += 1
                     if hasOutput(w, s) { try report(w, s, end: base &+ UInt64(k), longerThan: k, onMatch) }
                 }
-                let tail = n - (maxLength - 1)
-                if tail > k {
-                    s = 0
-                    k = tail
-                }
-                if startBits.isEmpty {
-                    while k < n {
-                        s = step(w, l, s, p[k])  // k < n
-                        k += 1
-                    }
-                    return s
-                }
-                return try startBits.withUnsafeBufferPointer { sb in
-                    let start = sb.baseAddress!  // startMask + 1 bits: every slot is inside
-                    let raw = UnsafeRawPointer(p)
-                    while k < n {
-                        if s == 0 {
-                            // At the start state, a literal prefix can only begin
-                            // where the start filter has a bit: 4 positions per
-                            // 8-byte load, then the last ones one by one.
-                            while k + 8 <= n {
-                                // k + 8 <= n: the 8 bytes p[k ..< k+8] are in the chunk.
-                                let v = raw.loadUnaligned(fromByteOffset: k, as: UInt64.self) & 0xDFDF_DFDF_DFDF_DFDF
-                                let b0 = Automaton.startSlot(UInt32(truncatingIfNeeded: v), startMask)
-                                let b1 = Automaton.startSlot(UInt32(truncatingIfNeeded: v &>> 8), startMask)
-                                let b2 = Automaton.startSlot(UInt32(truncatingIfNeeded: v &>> 16), startMask)
-                                let b3 = Automaton.startSlot(UInt32(truncatingIfNeeded: v &>> 24), startMask)
-                                let hits = (start[b0 &>> 6] &>> UInt64(b0 & 63) & 1)
-                                    | (start[b1 &>> 6] &>> UInt64(b1 & 63) & 1) << 1
-                                    | (start[b2 &>> 6] &>> UInt64(b2 & 63) & 1) << 2
-                                    | (start[b3 &>> 6] &>> UInt64(b3 & 63) & 1) << 3
-                                if hits != 0 {
-                                    k += hits.trailingZeroBitCount
-                                    break
-                                }
-                                k += 4
-                            }
-                            while k + 4 <= n, k + 8 > n {
-                                // k + 4 <= n: the 4 bytes p[k ..< k+4] are in the chunk.
-                                let key = raw.loadUnaligned(fromByteOffset: k, as: UInt32.self) & 0xDFDF_DFDF
-                                let b = Automaton.startSlot(key, startMask)
-                                if start[b &>> 6] &>> UInt64(b & 63) & 1 != 0 { break }
-                                k += 1
-                            }
-                            // Fewer than 4 bytes left: a prefix may start at any of them.
+                // The head consumed the chunk: its state is the state.
+                if k == n { return s }
+                // Otherwise the state at the end depends on this chunk only:
+                // the longest suffix (at most maxLength - 1 bytes) that is a
+                // literal prefix. One of 8+ bytes starts where the prefix
+                // filter has a bit (checked by descending the trie from
+                // there, earliest start first); a shorter one is what a walk
+                // over the last 7 bytes from the start state ends in.
+                let lo = max(0, n - (maxLength - 1))
+                if !prefixBits.isEmpty {
+                    let found: UInt32? = prefixBits.withUnsafeBufferPointer { pb in
+                        let prefix = pb.baseAddress!  // prefixMask + 1 bits: every slot is inside
+                        let raw = UnsafeRawPointer(p)
+                        var j = lo
+                        while j + 8 <= n {
+                            // j + 8 <= n: the 8 bytes p[j ..< j+8] are in the chunk.
+                            let key = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) & 0xDFDF_DFDF_DFDF_DFDF
+                            let b = Automaton.prefixSlot(key, prefixMask)
+                            if prefix[b &>> 6] &>> UInt64(b & 63) & 1 != 0, let t = descend(w, l, p, j, n) { return t }
+                            j += 1
                         }
-                        s = step(w, l, s, p[k])  // k < n
-                        k += 1
+                        return nil
                     }
-                    return s
+                    if let found { return found }
                 }
+                s = 0
+                for i in max(lo, n - 7)..<n { s = step(w, l, s, p[i]) }  // i < n
+                return s
             }
         }
+    }
+
+    /// The trie node spelled by `p[j ..< n]` from the start state (children
+    /// only, no failure links), or nil when it is no literal prefix.
+    @inline(never)
+    func descend(_ w: UnsafePointer<UInt32>, _ l: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ j: Int, _ n: Int) -> UInt32? {
+        var s = 0
+        for i in j..<n {
+            let byte = p[i]  // j <= i < n
+            let c = caseless ? foldASCII(byte) : byte
+            if s < shallowCount {
+                // A dense row's entry is the child exactly when it is one level deeper.
+                let t = Int(w[denseBase + s &* 256 + Int(byte)])
+                guard depth[t] == depth[s] + 1 else { return nil }
+                s = t
+                continue
+            }
+            var k = Int(w[s]), found = -1
+            let hi = Int(w[s + 1])
+            while k < hi {
+                let lb = l[k]
+                if lb == c { found = k; break }
+                if lb > c { break }
+                k += 1
+            }
+            guard found >= 0 else { return nil }
+            s = found
+        }
+        return UInt32(truncatingIfNeeded: s)
     }
 }
 
