@@ -40,7 +40,8 @@ func makeCase(literals count: Int) -> (PatternMatcher, [UInt8]) {
 }
 
 let benchmarks: @Sendable () -> Void = {
-    let zeroMallocs = BenchmarkThresholds(absolute: [.p100: 0])
+    // The static check compares p90 (Thresholds/*.p90.json) with this tolerance.
+    let zeroMallocs = BenchmarkThresholds(absolute: [.p90: 0])
     for count in [1_000, 10_000] {
         let (matcher, text) = makeCase(literals: count)
         Benchmark(
