@@ -6,7 +6,7 @@ struct Geneva: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geneva",
         abstract: "Counts nation-state attacks on your customers, with the evidence behind every number.",
-        subcommands: [IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, ReportCommand.self])
+        subcommands: [IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, ReportCommand.self, SightingsCommand.self])
 }
 
 /// `--db PATH` (default `./geneva.sqlite` or `$GENEVA_DB`), shared by every

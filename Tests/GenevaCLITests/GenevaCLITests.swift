@@ -139,6 +139,41 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         #expect(html.components(separatedBy: "<svg ").count - 1 == 3)
     }
 
+    /// SPEC §4 totals recomputed from `geneva sightings --format ndjson` alone
+    /// equal the report's.
+    @Test func headlineFollowsFromTheSightingsAlone() throws {
+        let cli = try CLI()
+        try cli.loadDemo()
+        let out = try cli.run(["sightings", "--format", "ndjson"])
+        #expect(out.status == 0)
+        let lines = try out.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let ns = lines.filter { $0["nation_state"] as? Bool == true }
+        let customers = Set(ns.compactMap { $0["customer"] as? String })
+        let countries = Set(ns.compactMap { $0["customer_country"] as? String })
+        let report = try cli.reportJSON()
+        #expect(nationState(report)["customers"] == customers.count)
+        #expect(nationState(report)["countries"] == countries.count)
+        #expect(nationState(report)["sightings"] == ns.count)
+        #expect(customers.count == 4 && countries.count == 3)
+        // Every line carries the evidence and why it counts.
+        let first = try #require(ns.first)
+        #expect(first["flow"] is String && first["observed"] is String && first["indicator"] is [String: Any])
+        let attributions = try #require(first["attributions"] as? [[String: Any]])
+        #expect(attributions.contains { $0["actor_country"] is String })
+
+        let ghost = try cli.run(["sightings", "--campaign", "intel-operation-ghost-mail", "--format", "ndjson"])
+        #expect(ghost.stdout.split(separator: "\n").count == 3)
+        let acme = try cli.run(["sightings", "--customer", "acme", "--format", "json"])
+        let acmeRows = try #require(try JSONSerialization.jsonObject(with: Data(acme.stdout.utf8)) as? [[String: Any]])
+        #expect(!acmeRows.isEmpty && acmeRows.allSatisfy { $0["customer"] as? String == "acme" })
+        let table = try cli.run(["sightings"])
+        #expect(table.stdout.hasPrefix("time "))
+        let bad = try cli.run(["sightings", "--since", "yesterday"])
+        #expect(bad.status != 0 && bad.stderr.contains("--since") && bad.stderr.split(separator: "\n").count == 1)
+    }
+
     @Test func rescanningAndReimportingChangeNothing() throws {
         let cli = try CLI()
         try cli.loadDemo()

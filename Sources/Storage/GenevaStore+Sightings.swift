@@ -1,0 +1,80 @@
+import GRDB
+import TelemetryModel
+
+extension GenevaStore {
+    /// One stored sighting with what it rests on: the indicator, the victim's
+    /// country and every attribution valid at the sighting's time.
+    package struct SightingRow: Equatable, Sendable {
+        package struct Attribution: Equatable, Sendable {
+            package var actor: String?
+            package var actorCountry: CountryCode?
+            package var campaignID: String?
+            package var campaignName: String?
+        }
+
+        package var time: Timestamp
+        package var customerID: String
+        package var customerCountry: CountryCode?
+        package var sensor: String
+        package var evidence: String
+        package var key: String
+        package var source: String
+        package var offset: Int64
+        package var observed: String
+        package var indicatorKind: String
+        package var indicatorValue: String
+        package var attributions: [Attribution]
+
+        /// SPEC §4: counts for nation-state totals when an attribution names an
+        /// actor with a known country.
+        package var nationState: Bool { attributions.contains { $0.actorCountry != nil } }
+    }
+
+    /// Sightings in `window`, oldest first, optionally of one customer and/or
+    /// attributed to one campaign (by its id).
+    package func sightings(window: TimeWindow, customerID: String? = nil, campaignID: String? = nil) throws(StorageError) -> [SightingRow] {
+        var arguments: StatementArguments = [
+            "since": window.since?.nanoseconds ?? Int64.min,
+            "until": window.until?.nanoseconds ?? Int64.max,
+        ]
+        var customerClause = ""
+        if let customerID {
+            customerClause = " AND s.customer_id = :customer"
+            _ = arguments.append(contentsOf: ["customer": customerID])
+        }
+        return try read { db in
+            var attributions: [Int64: [SightingRow.Attribution]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT DISTINCT s.id, a.name, a.country, cp.key, cp.name
+                FROM sighting s
+                JOIN intel_entry e ON e.indicator_id = s.indicator_id
+                    AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until)
+                LEFT JOIN campaign cp ON cp.id = e.campaign_id
+                LEFT JOIN actor a ON a.id = COALESCE(e.actor_id, cp.actor_id)
+                WHERE s.time >= :since AND s.time < :until\(customerClause)
+                ORDER BY s.id, a.name, cp.key
+                """, arguments: arguments) {
+                let country: String? = row[2]
+                let attribution = SightingRow.Attribution(
+                    actor: row[1], actorCountry: country.flatMap(CountryCode.init), campaignID: row[3], campaignName: row[4])
+                guard attribution.actor != nil || attribution.campaignID != nil else { continue }
+                attributions[row[0], default: []].append(attribution)
+            }
+            return try Row.fetchAll(db, sql: """
+                SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
+                       i.kind, i.value
+                FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
+                WHERE s.time >= :since AND s.time < :until\(customerClause)
+                ORDER BY s.time, s.id
+                """, arguments: arguments).compactMap { row -> SightingRow? in
+                let found = attributions[row[0]] ?? []
+                if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
+                let country: String = row[3]
+                return SightingRow(
+                    time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
+                    sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
+                    indicatorKind: row[10], indicatorValue: row[11], attributions: found)
+            }
+        }
+    }
+}
