@@ -1,4 +1,5 @@
 import ArgumentParser
+import TelemetryModel
 import Foundation
 
 @main
@@ -21,6 +22,21 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// Prints `geneva: message` on stderr.
+/// `--since` / `--until` (RFC 3339 or YYYY-MM-DD, UTC) as a window; a bad
+/// date is a one-line error naming the option.
+func timeWindow(since: String?, until: String?) throws -> TimeWindow {
+    var window = TimeWindow()
+    if let since {
+        guard let t = Timestamp(parsing: since) else { throw fail("--since \(since.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
+        window.since = t
+    }
+    if let until {
+        guard let t = Timestamp(parsing: until) else { throw fail("--until \(until.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
+        window.until = t
+    }
+    return window
+}
+
 func warn(_ message: String) {
     FileHandle.standardError.write(Data(("geneva: " + message + "\n").utf8))
 }

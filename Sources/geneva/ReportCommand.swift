@@ -18,15 +18,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Write the report to this file instead of stdout.") var output: String?
 
     func run() throws {
-        var window = TimeWindow()
-        if let since {
-            guard let t = Timestamp(parsing: since) else { throw fail("--since \(since.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
-            window.since = t
-        }
-        if let until {
-            guard let t = Timestamp(parsing: until) else { throw fail("--until \(until.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
-            window.until = t
-        }
+        let window = try timeWindow(since: since, until: until)
         let report: NationStateReport
         do {
             report = try GenevaStore(path: store.path).nationStateReport(window: window)

@@ -19,15 +19,7 @@ struct SightingsCommand: ParsableCommand {
     @Option(help: "table, json (one array) or ndjson (one object per line).") var format: Format = .table
 
     func run() throws {
-        var window = TimeWindow()
-        if let since {
-            guard let t = Timestamp(parsing: since) else { throw fail("--since \(since.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
-            window.since = t
-        }
-        if let until {
-            guard let t = Timestamp(parsing: until) else { throw fail("--until \(until.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
-            window.until = t
-        }
+        let window = try timeWindow(since: since, until: until)
         let rows: [GenevaStore.SightingRow]
         do {
             rows = try GenevaStore(path: store.path).sightings(window: window, customerID: customer, campaignID: campaign)
