@@ -54,7 +54,7 @@ let package = Package(
         // Test helpers (capture builders, seeded randomness, fixture paths).
         .target(name: "GenevaTestSupport", path: "Tests/Support", swiftSettings: strict),
         // The matcher benchmark driver of ../shared/anchors/matcher (PROJECT_CMD).
-        .executableTarget(name: "geneva-matchbench", dependencies: ["PatternMatcher"], swiftSettings: strict),
+        .executableTarget(name: "geneva-matchbench", dependencies: ["PatternMatcher", "WireParsing"], swiftSettings: strict),
         // libFuzzer harness over every decoder (docs/decoders.md); an ordinary
         // build is a corpus replayer.
         .executableTarget(

@@ -35,13 +35,7 @@ struct Automaton: Sendable {
     let outIDs: [UInt32]
     /// Longest literal in this automaton.
     let maxLength: Int
-    /// Start filter: bit `startSlot(first four bytes, case-masked)` is set for
-    /// every literal; a walk at the start state skips positions whose four
-    /// bytes have no bit (no literal can start there). Empty when a literal
-    /// is shorter than 4 bytes.
-    let startBits: [UInt64]
-    let startMask: Int
-    /// Prefix filter: bit `startSlot`-style of the first eight bytes
+    /// Prefix filter: one bit (`prefixSlot`) for the first eight bytes
     /// (case-masked) of every literal of 8+ bytes. A suffix of a chunk that is
     /// a literal prefix of 8+ bytes begins where this filter has a bit.
     let prefixBits: [UInt64]
@@ -164,23 +158,6 @@ struct Automaton: Sendable {
         self.outStart = outStart
         self.outIDs = outIDs
         self.maxLength = maxLength
-        if literals.contains(where: { $0.count < 4 }) {
-            startBits = []
-            startMask = 0
-        } else {
-            var bitCount = 1 << 12
-            while bitCount < 1 << 22 && bitCount < literals.count * 32 { bitCount *= 2 }
-            var bits = [UInt64](repeating: 0, count: bitCount / 64)
-            for lit in literals {
-                let i = lit.startIndex
-                let key = (UInt32(lit[i]) | UInt32(lit[i + 1]) << 8 | UInt32(lit[i + 2]) << 16 | UInt32(lit[i + 3]) << 24)
-                    & 0xDFDF_DFDF
-                let b = Automaton.startSlot(key, bitCount - 1)
-                bits[b >> 6] |= 1 << UInt64(b & 63)
-            }
-            startBits = bits
-            startMask = bitCount - 1
-        }
         let long = literals.filter { $0.count >= 8 }
         var prefixCount = 1 << 12
         while prefixCount < 1 << 23 && prefixCount < long.count * 64 { prefixCount *= 2 }
@@ -198,11 +175,6 @@ struct Automaton: Sendable {
     @inline(__always)
     static func prefixSlot(_ key: UInt64, _ mask: Int) -> Int {
         Int(truncatingIfNeeded: (key &* 0xC2B2_AE3D_27D4_EB4F) &>> 40) & mask
-    }
-
-    @inline(__always)
-    static func startSlot(_ key: UInt32, _ mask: Int) -> Int {
-        Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) &>> 40) & mask
     }
 
     /// The literal ids ending exactly at state `v` (empty for most states).

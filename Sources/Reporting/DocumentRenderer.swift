@@ -39,9 +39,10 @@ extension ReportRenderer {
         return out
     }
 
+    /// "since .. until", an open end as "(open)" (all formats).
     static func windowText(_ report: NationStateReport) -> String {
-        let since = (report.window.since ?? report.firstSighting)?.rfc3339 ?? "open"
-        return "\(since) .. \(report.window.until?.rfc3339 ?? "open")"
+        let since = (report.window.since ?? report.firstSighting)?.rfc3339 ?? "(open)"
+        return "\(since) .. \(report.window.until?.rfc3339 ?? "(open)")"
     }
 
     static func coverageText(_ report: NationStateReport) -> String {

@@ -79,14 +79,10 @@ package enum ReportRenderer {
     package static func text(_ report: NationStateReport) -> String {
         let t = report.totals
         var out = headline(report) + "\n\n"
-        let since = (report.window.since ?? report.firstSighting)?.rfc3339 ?? "(open)"
-        let until = report.window.until?.rfc3339 ?? "(open)"
-        out += "Window: \(since) .. \(until)\n"
+        out += "Window: \(windowText(report))\n"
         out += "Nation-state: \(plural(t.customers, "customer")), \(plural(t.countries, "victim country", "victim countries")), "
             + "\(plural(t.actors, "actor")), \(plural(t.campaigns, "campaign")), \(plural(t.sightings, "sighting"))\n"
-        let c = report.coverage
-        out += "Coverage: \(c.sensorsReporting) of \(plural(c.sensors, "sensor")) reporting in the window; capture loss "
-            + (c.captureLossMax.map { "max \($0 * 100)%" } ?? "not measured (file scans)") + "\n"
+        out += "Coverage: \(coverageText(report))\n"
 
         if !report.byActorCountry.isEmpty {
             out += "\nBy actor country\n"

@@ -6,7 +6,11 @@ extension GenevaStore {
     /// (SPEC §3: a sighting counts for an indicator only inside
     /// `[valid_from, valid_until)`), each with the actor it is attributed to:
     /// the statement's own actor, else its campaign's actor.
-    private static let attributedCTE = """
+    /// Sightings in the window (`s`), each with every attribution valid at
+    /// its time (`e`: campaign, actor directly or through the campaign), and
+    /// the nation-state ones (`ns`: actor with a country). Shared by the
+    /// report and `sightings`, so both apply SPEC §4 the same way.
+    static let attributedCTE = """
         WITH s AS (
             SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, c.country AS victim
             FROM sighting s JOIN customer c ON c.id = s.customer_id

@@ -33,10 +33,11 @@ extension GenevaStore {
     /// Sightings in `window`, oldest first, optionally of one customer and/or
     /// attributed to one campaign (by its id).
     package func sightings(window: TimeWindow, customerID: String? = nil, campaignID: String? = nil) throws(StorageError) -> [SightingRow] {
-        var arguments: StatementArguments = [
+        let windowArguments: StatementArguments = [
             "since": window.since?.nanoseconds ?? Int64.min,
             "until": window.until?.nanoseconds ?? Int64.max,
         ]
+        var arguments = windowArguments
         var customerClause = ""
         if let customerID {
             customerClause = " AND s.customer_id = :customer"
@@ -44,16 +45,11 @@ extension GenevaStore {
         }
         return try read { db in
             var attributions: [Int64: [SightingRow.Attribution]] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT DISTINCT s.id, a.name, a.country, cp.key, cp.name
-                FROM sighting s
-                JOIN intel_entry e ON e.indicator_id = s.indicator_id
-                    AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until)
-                LEFT JOIN campaign cp ON cp.id = e.campaign_id
-                LEFT JOIN actor a ON a.id = COALESCE(e.actor_id, cp.actor_id)
-                WHERE s.time >= :since AND s.time < :until\(customerClause)
-                ORDER BY s.id, a.name, cp.key
-                """, arguments: arguments) {
+            for row in try Row.fetchAll(db, sql: GenevaStore.attributedCTE + """
+                SELECT DISTINCT e.sid, a.name, a.country, cp.key, cp.name
+                FROM e LEFT JOIN campaign cp ON cp.id = e.campaign_id LEFT JOIN actor a ON a.id = e.actor_id
+                ORDER BY e.sid, a.name, cp.key
+                """, arguments: windowArguments) {
                 let country: String? = row[2]
                 let attribution = SightingRow.Attribution(
                     actor: row[1], actorCountry: country.flatMap(CountryCode.init), campaignID: row[3], campaignName: row[4])

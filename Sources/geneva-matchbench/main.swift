@@ -17,6 +17,7 @@ import Glibc
 import Darwin
 #endif
 import PatternMatcher
+import WireParsing
 
 func warn(_ message: String) {
     let line = Array("geneva-matchbench: \(message)\n".utf8)
@@ -59,21 +60,6 @@ func maxRSSKiB() -> Int {
     var usage = rusage()
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return Int(usage.ru_maxrss)
-}
-
-func json(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }
 
 // MARK: patterns
@@ -223,18 +209,20 @@ for corpusPath in args.dropFirst() {
         let chunk = ["block": 0, "s64k": 65536, "s1460": 1460, "flows": 1460, "pkt": 1460][mode] ?? 0
         let flows = mode == "flows" ? flowCount : 1
         let mem = matcher.memoryUsage + (mode == "block" ? 0 : flows * PatternMatcher.streamStateSize)
-        var line = "{\"kind\":\"scan\",\"tool\":\"geneva\",\"tool_version\":\"0.1\",\"variant\":\(json(matcher.engine.rawValue))"
-        line += ",\"mode\":\(json(mode)),\"semantics\":\"all\",\"case\":\(json(caseMode))"
-        line += ",\"patterns\":\(json(basename(args[0]))),\"n_patterns\":\(literals.count),\"corpus\":\(json(basename(corpusPath)))"
-        line += ",\"bytes\":\(corpus.count),\"chunk\":\(chunk),\"flows\":\(flows),\"reps\":\(t.count)"
-        line += ",\"times_s\":[\(t.map { String($0) }.joined(separator: ","))]"
-        line += ",\"median_s\":\(median),\"min_s\":\(sorted.first ?? 0),\"max_s\":\(sorted.last ?? 0)"
-        line += ",\"gbps\":\(median > 0 ? Double(corpus.count) / median / 1e9 : 0),\"matches\":\(counts[mode] ?? 0)"
-        line += ",\"compile_s\":\(compileSeconds),\"mem_bytes\":\(mem),\"maxrss_kib\":\(maxRSSKiB())"
+        var fields: [(String, JSONValue)] = [
+            ("kind", .string("scan")), ("tool", .string("geneva")), ("tool_version", .string("0.1")),
+            ("variant", .string(matcher.engine.rawValue)), ("mode", .string(mode)), ("semantics", .string("all")),
+            ("case", .string(caseMode)), ("patterns", .string(basename(args[0]))), ("n_patterns", .int(literals.count)),
+            ("corpus", .string(basename(corpusPath))), ("bytes", .int(corpus.count)), ("chunk", .int(chunk)),
+            ("flows", .int(flows)), ("reps", .int(t.count)), ("times_s", .array(t.map(JSONValue.double))),
+            ("median_s", .double(median)), ("min_s", .double(sorted.first ?? 0)), ("max_s", .double(sorted.last ?? 0)),
+            ("gbps", .double(median > 0 ? Double(corpus.count) / median / 1e9 : 0)), ("matches", .int(counts[mode] ?? 0)),
+            ("compile_s", .double(compileSeconds)), ("mem_bytes", .int(mem)), ("maxrss_kib", .int(maxRSSKiB())),
+        ]
         if let p = plantedResult[mode] {
-            line += ",\"planted_found\":\(p.0),\"planted_total\":\(p.1),\"straddle_found\":\(p.2),\"straddle_total\":\(p.3)"
+            fields += [("planted_found", .int(p.0)), ("planted_total", .int(p.1)),
+                       ("straddle_found", .int(p.2)), ("straddle_total", .int(p.3))]
         }
-        line += "}"
-        print(line)
+        print(JSONValue.object(fields).serialized())
     }
 }
