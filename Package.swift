@@ -31,12 +31,14 @@ let package = Package(
         .target(name: "Indicators", dependencies: ["TelemetryModel", "PatternMatcher"], swiftSettings: strict),
         .target(name: "ThreatIntel", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
         .target(name: "Reporting", dependencies: ["TelemetryModel", "WireParsing"], swiftSettings: strict),
+        // Clustering of sightings into campaigns (pure; Storage feeds it).
+        .target(name: "Correlation", dependencies: ["TelemetryModel"], swiftSettings: strict),
         // Edges
         // zlib (apt: zlib1g-dev), imported privately by Pipeline for .gz inputs.
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Storage",
-            dependencies: ["TelemetryModel", "WireParsing", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TelemetryModel", "WireParsing", "Correlation", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .target(
             name: "Pipeline",
@@ -46,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "geneva",
             dependencies: [
-                "Pipeline", "MailLogs", "Storage", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing",
+                "Pipeline", "MailLogs", "Storage", "Correlation", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -71,7 +73,8 @@ let package = Package(
         .testTarget(name: "IndicatorsTests", dependencies: ["GenevaTestSupport", "Indicators", "PatternMatcher", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "ThreatIntelTests", dependencies: ["GenevaTestSupport", "ThreatIntel", "TelemetryModel", "WireParsing"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["GenevaTestSupport", "Reporting", "TelemetryModel", "WireParsing"], swiftSettings: strict),
-        .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "Correlation", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),
+        .testTarget(name: "CorrelationTests", dependencies: ["GenevaTestSupport", "Correlation"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "MailLogs", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva"], swiftSettings: strict),
     ]

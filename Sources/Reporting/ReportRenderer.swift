@@ -50,15 +50,7 @@ package enum ReportRenderer {
                     ("campaigns", .int(row.campaigns)), ("customers", .int(row.customers)), ("countries", .int(row.countries)),
                 ])
             })),
-            ("campaigns", .array(report.campaigns.map { c in
-                .object([
-                    ("id", .string(c.id)), ("name", .string(c.name)), ("origin", .string(c.origin.rawValue)),
-                    ("actor", c.actor.json), ("actor_country", c.actorCountry.map { .string($0.code) } ?? .null),
-                    ("customers", .int(c.customers)), ("countries", .array(c.countries.map { .string($0.code) })),
-                    ("first_seen", .string(c.firstSeen.rfc3339)), ("last_seen", .string(c.lastSeen.rfc3339)),
-                    ("indicators", .int(c.indicators)), ("sightings", .int(c.sightings)),
-                ])
-            })),
+            ("campaigns", .array(report.campaigns.map(campaignJSON))),
             ("coverage", .object([
                 ("sensors", .int(report.coverage.sensors)), ("sensors_reporting", .int(report.coverage.sensorsReporting)),
                 ("capture_loss_max", report.coverage.captureLossMax.map(JSONValue.double) ?? .null),
@@ -72,6 +64,29 @@ package enum ReportRenderer {
                 .object([("week", .string($0.weekStart.rfc3339)), ("sightings", .int($0.sightings))])
             })),
         ])
+    }
+
+    /// One campaign as SPEC §6 lists it (shared by `report`, `campaigns`, `campaign`).
+    package static func campaignJSON(_ c: NationStateReport.CampaignRow) -> JSONValue {
+        .object([
+            ("id", .string(c.id)), ("name", .string(c.name)), ("origin", .string(c.origin.rawValue)),
+            ("actor", c.actor.json), ("actor_country", c.actorCountry.map { .string($0.code) } ?? .null),
+            ("customers", .int(c.customers)), ("countries", .array(c.countries.map { .string($0.code) })),
+            ("first_seen", .string(c.firstSeen.rfc3339)), ("last_seen", .string(c.lastSeen.rfc3339)),
+            ("indicators", .int(c.indicators)), ("sightings", .int(c.sightings)),
+            ("confidence", c.confidence.map(JSONValue.int) ?? .null),
+        ])
+    }
+
+    /// The campaigns table of the text report and of `geneva campaigns`.
+    package static func campaignTable(_ campaigns: [NationStateReport.CampaignRow]) -> String {
+        table(
+            header: ["id", "name", "origin", "actor", "actor country", "customers", "victim countries", "first seen", "last seen", "indicators", "sightings"],
+            rows: campaigns.map {
+                [$0.id, $0.name, $0.origin.rawValue, ($0.actor ?? "-") + ($0.confidence.map { " (\($0)%)" } ?? ""), $0.actorCountry?.code ?? "-",
+                 "\($0.customers)", $0.countries.map(\.code).joined(separator: " "), $0.firstSeen.rfc3339, $0.lastSeen.rfc3339,
+                 "\($0.indicators)", "\($0.sightings)"]
+            })
     }
 
     // MARK: Text
@@ -94,13 +109,7 @@ package enum ReportRenderer {
         }
         if !report.campaigns.isEmpty {
             out += "\nCampaigns\n"
-            out += table(
-                header: ["id", "name", "actor", "actor country", "customers", "victim countries", "first seen", "last seen", "indicators", "sightings"],
-                rows: report.campaigns.map {
-                    [$0.id, $0.name, $0.actor ?? "-", $0.actorCountry?.code ?? "-", "\($0.customers)",
-                     $0.countries.map(\.code).joined(separator: " "), $0.firstSeen.rfc3339, $0.lastSeen.rfc3339,
-                     "\($0.indicators)", "\($0.sightings)"]
-                })
+            out += campaignTable(report.campaigns)
         }
         return out
     }

@@ -2,12 +2,10 @@ import GRDB
 import TelemetryModel
 
 extension GenevaStore {
-    /// In-window sightings joined to the intel statements valid at their time
-    /// (SPEC §3: a sighting counts for an indicator only inside
-    /// `[valid_from, valid_until)`), each with the actor it is attributed to:
-    /// the statement's own actor, else its campaign's actor.
     /// Sightings in the window (`s`), each with every attribution valid at
-    /// its time (`e`: campaign, actor directly or through the campaign), and
+    /// its time (`e`: intel campaign, else the clustered campaign `correlate`
+    /// put it in; actor directly or through the intel campaign: a clustered
+    /// campaign's actor never makes its sightings nation-state ones), and
     /// the nation-state ones (`ns`: actor with a country). Shared by the
     /// report and `sightings`, so both apply SPEC §4 the same way.
     static let attributedCTE = """
@@ -18,11 +16,12 @@ extension GenevaStore {
         ),
         e AS (
             SELECT DISTINCT s.id AS sid, s.indicator_id, s.customer_id, s.time, s.victim,
-                   e.campaign_id, COALESCE(e.actor_id, cp.actor_id) AS actor_id
+                   COALESCE(e.campaign_id, cs.campaign_id) AS campaign_id, COALESCE(e.actor_id, cp.actor_id) AS actor_id
             FROM s
             JOIN intel_entry e ON e.indicator_id = s.indicator_id
                 AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until)
             LEFT JOIN campaign cp ON cp.id = e.campaign_id
+            LEFT JOIN cluster_sighting cs ON cs.sighting_id = s.id
         ),
         ns AS (
             SELECT e.*, a.name AS actor, a.country AS actor_country
@@ -33,10 +32,7 @@ extension GenevaStore {
 
     /// Counts per SPEC §4 for `window`.
     package func nationStateReport(window: TimeWindow) throws(StorageError) -> NationStateReport {
-        let arguments: StatementArguments = [
-            "since": window.since?.nanoseconds ?? Int64.min,
-            "until": window.until?.nanoseconds ?? Int64.max,
-        ]
+        let arguments = GenevaStore.windowArguments(window)
         return try read { db in
             let cte = GenevaStore.attributedCTE
             let totalsRow = try Row.fetchOne(db, sql: cte + """
@@ -63,27 +59,7 @@ extension GenevaStore {
                     country: country, actors: actorsByCountry[row[0]] ?? [], campaigns: row[1], customers: row[2], countries: row[3])
             }
 
-            var victimCountries: [Int64: [CountryCode]] = [:]
-            for row in try Row.fetchAll(db, sql: cte + """
-                SELECT DISTINCT campaign_id, victim FROM e WHERE campaign_id IS NOT NULL ORDER BY victim
-                """, arguments: arguments) {
-                if let country = CountryCode(row[1] as String) { victimCountries[row[0], default: []].append(country) }
-            }
-            let campaigns = try Row.fetchAll(db, sql: cte + """
-                SELECT cp.id, cp.key, cp.name, cp.origin, a.name, a.country,
-                       COUNT(DISTINCT e.customer_id), MIN(e.time), MAX(e.time), COUNT(DISTINCT e.indicator_id), COUNT(DISTINCT e.sid)
-                FROM e JOIN campaign cp ON cp.id = e.campaign_id
-                LEFT JOIN actor a ON a.id = cp.actor_id
-                GROUP BY cp.id
-                ORDER BY COUNT(DISTINCT e.customer_id) DESC, MIN(e.time), cp.key
-                """, arguments: arguments).map { row in
-                let countryText: String? = row[5]
-                return NationStateReport.CampaignRow(
-                    id: row[1], name: row[2], origin: CampaignOrigin(rawValue: row[3]) ?? .intel, actor: row[4],
-                    actorCountry: countryText.flatMap(CountryCode.init), customers: row[6],
-                    countries: victimCountries[row[0]] ?? [], firstSeen: Timestamp(nanoseconds: row[7]),
-                    lastSeen: Timestamp(nanoseconds: row[8]), indicators: row[9], sightings: row[10])
-            }
+            let campaigns = try GenevaStore.campaignRows(db, arguments: arguments)
 
             let sensors = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sensor") ?? 0
             let reporting = try Int.fetchOne(db, sql: """
@@ -117,6 +93,47 @@ extension GenevaStore {
             report.byVictimCountry = byVictim
             report.sightingsPerWeek = weeks
             return report
+        }
+    }
+
+    /// Campaigns with sightings in the window (SPEC §6 rows), most customers
+    /// first; `arguments` holds `since` and `until`.
+    static func campaignRows(_ db: Database, arguments: StatementArguments, actorCountry: String? = nil, key: String? = nil) throws -> [NationStateReport.CampaignRow] {
+        let cte = GenevaStore.attributedCTE
+        var arguments = arguments
+        var filter = ""
+        if let actorCountry {
+            filter += " AND a.country = :actorCountry"
+            _ = arguments.append(contentsOf: ["actorCountry": actorCountry])
+        }
+        if let key {
+            filter += " AND cp.key = :key"
+            _ = arguments.append(contentsOf: ["key": key])
+        }
+        var victimCountries: [Int64: [CountryCode]] = [:]
+        for row in try Row.fetchAll(db, sql: cte + """
+            SELECT DISTINCT campaign_id, victim FROM e WHERE campaign_id IS NOT NULL ORDER BY victim
+            """, arguments: arguments) {
+            if let country = CountryCode(row[1] as String) { victimCountries[row[0], default: []].append(country) }
+        }
+        return try Row.fetchAll(db, sql: cte + """
+            SELECT cp.id, cp.key, cp.name, cp.origin, a.name, a.country,
+                   COUNT(DISTINCT e.customer_id), MIN(e.time), MAX(e.time), COUNT(DISTINCT e.indicator_id), COUNT(DISTINCT e.sid),
+                   cp.confidence
+            FROM e JOIN campaign cp ON cp.id = e.campaign_id
+            LEFT JOIN actor a ON a.id = cp.actor_id
+            WHERE 1\(filter)
+            GROUP BY cp.id
+            ORDER BY COUNT(DISTINCT e.customer_id) DESC, MIN(e.time), cp.key
+            """, arguments: arguments).map { row in
+            let countryText: String? = row[5]
+            var campaign = NationStateReport.CampaignRow(
+                id: row[1], name: row[2], origin: CampaignOrigin(rawValue: row[3]) ?? .intel, actor: row[4],
+                actorCountry: countryText.flatMap(CountryCode.init), customers: row[6],
+                countries: victimCountries[row[0]] ?? [], firstSeen: Timestamp(nanoseconds: row[7]),
+                lastSeen: Timestamp(nanoseconds: row[8]), indicators: row[9], sightings: row[10])
+            campaign.confidence = row[11]
+            return campaign
         }
     }
 }

@@ -12,6 +12,8 @@ extension GenevaStore {
             package var campaignName: String?
         }
 
+        /// The store's row id (stable while the database lives; not part of the identity).
+        package var id: Int64
         package var time: Timestamp
         package var customerID: String
         package var customerCountry: CountryCode?
@@ -33,10 +35,7 @@ extension GenevaStore {
     /// Sightings in `window`, oldest first, optionally of one customer and/or
     /// attributed to one campaign (by its id).
     package func sightings(window: TimeWindow, customerID: String? = nil, campaignID: String? = nil) throws(StorageError) -> [SightingRow] {
-        let windowArguments: StatementArguments = [
-            "since": window.since?.nanoseconds ?? Int64.min,
-            "until": window.until?.nanoseconds ?? Int64.max,
-        ]
+        let windowArguments = GenevaStore.windowArguments(window)
         var arguments = windowArguments
         var customerClause = ""
         if let customerID {
@@ -67,7 +66,7 @@ extension GenevaStore {
                 if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
                 let country: String = row[3]
                 return SightingRow(
-                    time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
+                    id: row[0], time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
                     sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
                     indicatorKind: row[10], indicatorValue: row[11], attributions: found)
             }

@@ -117,8 +117,8 @@ package final class GenevaStore: Sendable {
             let selectIndicator = try db.makeStatement(sql: "SELECT id FROM indicator WHERE kind = ? AND value = ?")
             let insertIndicator = try db.makeStatement(sql: "INSERT INTO indicator (kind, value) VALUES (?, ?)")
             let insertEntry = try db.makeStatement(sql: """
-                INSERT INTO intel_entry (indicator_id, source_id, actor_id, campaign_id, valid_from, valid_until, confidence)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO intel_entry (indicator_id, source_id, actor_id, campaign_id, valid_from, valid_until, confidence, report)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let setCampaignActor = try db.makeStatement(sql: "UPDATE campaign SET actor_id = ? WHERE id = ? AND actor_id IS NULL")
             var seenEntries = Set<EntryKey>()
@@ -166,9 +166,9 @@ package final class GenevaStore: Sendable {
                 let from = s.validFrom?.nanoseconds ?? Int64.min
                 let entryKey = EntryKey(
                     indicator: indicatorID, actor: actorID, campaign: campaignID, from: from, until: s.validUntil?.nanoseconds,
-                    confidence: s.confidence)
+                    confidence: s.confidence, report: s.report)
                 guard seenEntries.insert(entryKey).inserted else { continue }  // a repeated row says nothing new
-                try insertEntry.execute(arguments: [indicatorID, sourceID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence])
+                try insertEntry.execute(arguments: [indicatorID, sourceID, actorID, campaignID, from, s.validUntil?.nanoseconds, s.confidence, s.report])
             }
             for (reason, count) in skipped where count > 0 {
                 try db.execute(sql: "INSERT INTO intel_skip (source_id, reason, count) VALUES (?, ?, ?)", arguments: [sourceID, reason, count])
@@ -204,6 +204,7 @@ package final class GenevaStore: Sendable {
         var from: Int64
         var until: Int64?
         var confidence: Int?
+        var report: String?
     }
 
     private func upsertCampaign(_ db: Database, name: String, actorID: Int64?, sourceID: Int64) throws -> Int64 {

@@ -119,6 +119,31 @@ enum Schema {
                 INSERT INTO actor_alias (alias, actor_id) SELECT name, id FROM actor;
                 """)
         }
+        migrator.registerMigration("v3-clustering") { db in
+            try db.execute(sql: """
+                -- The intel report (STIX report/grouping) a statement came from: indicators
+                -- of one report are linked when clustering.
+                ALTER TABLE intel_entry ADD COLUMN report TEXT;
+                -- Clustered campaigns: the share of their indicators attributed to their actor (%).
+                ALTER TABLE campaign ADD COLUMN confidence INTEGER;
+                -- Which clustered campaign a sighting is in, and the link that put it there
+                -- (`geneva correlate` rebuilds this table and the clustered campaigns).
+                CREATE TABLE cluster_sighting (
+                    sighting_id INTEGER PRIMARY KEY REFERENCES sighting(id),
+                    campaign_id INTEGER NOT NULL REFERENCES campaign(id),
+                    via_sighting_id INTEGER REFERENCES sighting(id),
+                    reason TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE INDEX cluster_sighting_campaign ON cluster_sighting(campaign_id);
+                -- Named settings that outlive one command (the correlation parameters).
+                CREATE TABLE setting (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                );
+                CREATE INDEX sighting_indicator ON sighting(indicator_id);
+                """)
+        }
         return migrator
     }
 }

@@ -11,14 +11,17 @@ package struct IntelStatement: Sendable, Equatable {
     package var validFrom: Timestamp?
     package var validUntil: Timestamp?
     package var confidence: Int?
+    /// The intel report (STIX `report` / `grouping` name) the statement is part of.
+    package var report: String?
     /// Line (CSV) or position the record came from, for diagnostics.
     package var line: Int
 
     package init(
         kind: IndicatorKind, value: String, actor: String? = nil, actorCountry: CountryCode? = nil,
         campaign: String? = nil, validFrom: Timestamp? = nil, validUntil: Timestamp? = nil,
-        confidence: Int? = nil, line: Int = 0
+        confidence: Int? = nil, report: String? = nil, line: Int = 0
     ) {
+        self.report = report
         self.kind = kind
         self.value = value
         self.actor = actor

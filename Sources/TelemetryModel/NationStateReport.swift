@@ -98,6 +98,8 @@ package struct NationStateReport: Equatable, Sendable {
         package var lastSeen: Timestamp
         package var indicators: Int
         package var sightings: Int
+        /// Clustered campaigns: the share (%) of its indicators attributed to `actor`.
+        package var confidence: Int? = nil
 
         package init(
             id: String, name: String, origin: CampaignOrigin, actor: String?, actorCountry: CountryCode?,

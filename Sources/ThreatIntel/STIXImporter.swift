@@ -30,6 +30,8 @@ package struct STIXCollector {
     private var campaigns: [String: String] = [:]
     private var campaignOrder: [String] = []
     private var locations: [String: CountryCode] = [:]
+    /// STIX `report` / `grouping` objects: name and the objects they refer to.
+    private var reports: [(name: String, refs: [String])] = []
     private var relationships: [(type: String, source: String, target: String)] = []
     package private(set) var objectCount = 0
     private var skipped: [String: Int] = [:]
@@ -58,6 +60,10 @@ package struct STIXCollector {
             guard let name = object["name"]?.string?.trimmingASCIIWhitespace(), !name.isEmpty else { return }
             if campaigns[id] == nil { campaignOrder.append(id) }
             campaigns[id] = name
+        case "report", "grouping":
+            let name = object["name"]?.string?.trimmingASCIIWhitespace() ?? ""
+            let refs = (object["object_refs"]?.array ?? []).compactMap(\.string)
+            reports.append((name.isEmpty ? id : name, refs))
         case "location":
             if let country = object["country"]?.string.flatMap(CountryCode.init) { locations[id] = country }
         case "relationship":
@@ -171,6 +177,13 @@ package struct STIXCollector {
         for id in actorOrder { countries[id] = country(of: id) }
         var attributions: [String: [String]] = [:]
         for id in campaignOrder { attributions[id] = campaignActors(id) }
+        // An indicator in several reports gets one statement per report.
+        var reportsOf: [String: [String]] = [:]
+        for r in reports {
+            for ref in r.refs where indicators[ref] != nil && !(reportsOf[ref]?.contains(r.name) ?? false) {
+                reportsOf[ref, default: []].append(r.name)
+            }
+        }
         for id in indicatorOrder {
             let indicator = indicators[id]!
             let targets = indicates[id] ?? []
@@ -187,12 +200,16 @@ package struct STIXCollector {
                 for a in direct { pairs.append((a, nil)) }
             }
             if pairs.isEmpty { pairs.append((nil, nil)) }
+            let inReports: [String?] = reportsOf[id] ?? [nil]
             for (kind, value) in indicator.values {
                 for pair in pairs {
-                    doc.records.append(IntelStatement(
-                        kind: kind, value: value, actor: pair.actor.flatMap { actors[$0]?.name },
-                        actorCountry: pair.actor.flatMap { countries[$0] }, campaign: pair.campaign.flatMap { campaigns[$0] },
-                        validFrom: indicator.validFrom, validUntil: indicator.validUntil, confidence: indicator.confidence))
+                    for report in inReports {
+                        doc.records.append(IntelStatement(
+                            kind: kind, value: value, actor: pair.actor.flatMap { actors[$0]?.name },
+                            actorCountry: pair.actor.flatMap { countries[$0] }, campaign: pair.campaign.flatMap { campaigns[$0] },
+                            validFrom: indicator.validFrom, validUntil: indicator.validUntil, confidence: indicator.confidence,
+                            report: report))
+                    }
                 }
             }
         }

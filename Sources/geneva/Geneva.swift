@@ -7,7 +7,10 @@ struct Geneva: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geneva",
         abstract: "Counts nation-state attacks on your customers, with the evidence behind every number.",
-        subcommands: [IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, ReportCommand.self, SightingsCommand.self])
+        subcommands: [
+            IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, CorrelateCommand.self,
+            CampaignsCommand.self, CampaignCommand.self, SightingsCommand.self, ReportCommand.self,
+        ])
 }
 
 /// `--db PATH` (default `./geneva.sqlite` or `$GENEVA_DB`), shared by every
@@ -21,22 +24,28 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Prints `geneva: message` on stderr.
-/// `--since` / `--until` (RFC 3339 or YYYY-MM-DD, UTC) as a window; a bad
-/// date is a one-line error naming the option.
-func timeWindow(since: String?, until: String?) throws -> TimeWindow {
-    var window = TimeWindow()
-    if let since {
-        guard let t = Timestamp(parsing: since) else { throw fail("--since \(since.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
-        window.since = t
+/// `--since` / `--until` (RFC 3339 or YYYY-MM-DD, UTC), shared by every
+/// command that reads a window of sightings.
+struct WindowOptions: ParsableArguments {
+    @Option(help: "Start of the window (RFC 3339 or YYYY-MM-DD, UTC), inclusive.") var since: String?
+    @Option(help: "End of the window (RFC 3339 or YYYY-MM-DD, UTC), exclusive.") var until: String?
+
+    /// The window; a bad date is a one-line error naming the option.
+    func window() throws -> TimeWindow {
+        var window = TimeWindow()
+        if let since {
+            guard let t = Timestamp(parsing: since) else { throw fail("--since \(since.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
+            window.since = t
+        }
+        if let until {
+            guard let t = Timestamp(parsing: until) else { throw fail("--until \(until.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
+            window.until = t
+        }
+        return window
     }
-    if let until {
-        guard let t = Timestamp(parsing: until) else { throw fail("--until \(until.prefix(40).debugDescription): not a date (RFC 3339 or YYYY-MM-DD)") }
-        window.until = t
-    }
-    return window
 }
 
+/// Prints `geneva: message` on stderr.
 func warn(_ message: String) {
     FileHandle.standardError.write(Data(("geneva: " + message + "\n").utf8))
 }

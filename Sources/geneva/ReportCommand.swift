@@ -13,12 +13,11 @@ struct ReportCommand: ParsableCommand {
 
     @OptionGroup var store: StoreOptions
     @Option(help: "text, markdown, html (one self-contained file with charts) or json.") var format: Format = .text
-    @Option(help: "Start of the window (RFC 3339 or YYYY-MM-DD, UTC), inclusive.") var since: String?
-    @Option(help: "End of the window (RFC 3339 or YYYY-MM-DD, UTC), exclusive.") var until: String?
+    @OptionGroup var windowOptions: WindowOptions
     @Option(help: "Write the report to this file instead of stdout.") var output: String?
 
     func run() throws {
-        let window = try timeWindow(since: since, until: until)
+        let window = try windowOptions.window()
         let report: NationStateReport
         do {
             report = try GenevaStore(path: store.path).nationStateReport(window: window)

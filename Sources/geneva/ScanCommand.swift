@@ -42,6 +42,19 @@ struct ScanCommand: ParsableCommand {
                 throw fail("cannot compile the payload matcher: \(error)")
             }
         }
+        var newSightings = 0
+        // Clustered campaigns follow the stored sightings (SPEC §4), also when
+        // some file failed: what was stored is correlated.
+        defer {
+            if newSightings > 0 {
+                do {
+                    let c = try db.correlate()
+                    print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
+                } catch {
+                    warn("correlation failed (run `geneva correlate`): \(error.description)")
+                }
+            }
+        }
         try forEachFile(files) { file in
             let meter = ProgressMeter(label: file)
             let (summary, sightings) = try CaptureScanner.scan(
@@ -52,6 +65,7 @@ struct ScanCommand: ParsableCommand {
                 customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
                 records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
             let inserted = try db.recordScan(record, sightings: sightings)
+            newSightings += inserted
             var line = "\(file): \(summary.records) \(summary.recordNoun), \(summary.observables) observables, "
                 + "\(sightings.count) sighting\(sightings.count == 1 ? "" : "s") (\(inserted) new)"
             if !summary.anomalies.isEmpty { line += "; anomalies: \(formatCounts(summary.anomalies.counts))" }

@@ -14,12 +14,11 @@ struct SightingsCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "Only this customer's sightings.") var customer: String?
     @Option(help: "Only sightings attributed to this campaign (its id, as `geneva report` lists it).") var campaign: String?
-    @Option(help: "Start of the window (RFC 3339 or YYYY-MM-DD, UTC), inclusive.") var since: String?
-    @Option(help: "End of the window (RFC 3339 or YYYY-MM-DD, UTC), exclusive.") var until: String?
+    @OptionGroup var windowOptions: WindowOptions
     @Option(help: "table, json (one array) or ndjson (one object per line).") var format: Format = .table
 
     func run() throws {
-        let window = try timeWindow(since: since, until: until)
+        let window = try windowOptions.window()
         let rows: [GenevaStore.SightingRow]
         do {
             rows = try GenevaStore(path: store.path).sightings(window: window, customerID: customer, campaignID: campaign)

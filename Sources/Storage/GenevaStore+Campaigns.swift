@@ -1,0 +1,82 @@
+import GRDB
+import TelemetryModel
+
+extension GenevaStore {
+    /// Campaigns with sightings in `window` (SPEC §6 rows), optionally only
+    /// those whose actor works for `actorCountry`.
+    package func campaigns(window: TimeWindow, actorCountry: CountryCode? = nil) throws(StorageError) -> [NationStateReport.CampaignRow] {
+        try read { db in
+            try GenevaStore.campaignRows(db, arguments: GenevaStore.windowArguments(window), actorCountry: actorCountry?.code)
+        }
+    }
+
+    /// One campaign with its evidence: every in-window sighting and why it is
+    /// in the campaign.
+    package struct CampaignDetail: Sendable {
+        package struct Evidence: Sendable {
+            package var sighting: SightingRow
+            /// Intel campaigns: `intel`; clustered: the link's reason (`seed`,
+            /// `same-customer`, …).
+            package var reason: String
+            /// One sentence saying what the membership rests on.
+            package var why: String
+            /// Clustered: the sighting this one was linked to.
+            package var via: Int64?
+        }
+
+        package var campaign: NationStateReport.CampaignRow
+        package var evidence: [Evidence]
+    }
+
+    /// The campaign with id (key) `id`, or nil when it has no sighting in `window`
+    /// or does not exist.
+    package func campaign(id: String, window: TimeWindow) throws(StorageError) -> CampaignDetail? {
+        let arguments = GenevaStore.windowArguments(window)
+        let found: (NationStateReport.CampaignRow, [Int64: (reason: String, why: String, via: Int64?)])? = try read { db in
+            guard let row = try GenevaStore.campaignRows(db, arguments: arguments, key: id).first,
+                  let campaignID = try Int64.fetchOne(db, sql: "SELECT id FROM campaign WHERE key = ?", arguments: [id])
+            else { return nil }
+            var why: [Int64: (reason: String, why: String, via: Int64?)] = [:]
+            if row.origin == .intel {
+                for r in try Row.fetchAll(db, sql: """
+                    SELECT s.id, i.kind, i.value, group_concat(DISTINCT src.name)
+                    FROM sighting s JOIN indicator i ON i.id = s.indicator_id
+                    JOIN intel_entry e ON e.indicator_id = s.indicator_id AND e.campaign_id = :campaign
+                        AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until)
+                    JOIN intel_source src ON src.id = e.source_id
+                    WHERE s.time >= :since AND s.time < :until
+                    GROUP BY s.id
+                    """, arguments: arguments + ["campaign": campaignID]) {
+                    why[r[0]] = ("intel", "intel (\(r[3] as String)) puts \(r[1] as String) \(r[2] as String) in this campaign, valid at the sighting's time", nil)
+                }
+            } else {
+                for r in try Row.fetchAll(db, sql: """
+                    SELECT cs.sighting_id, cs.reason, cs.detail, cs.via_sighting_id, vi.kind, vi.value, v.customer_id, v.time
+                    FROM cluster_sighting cs
+                    LEFT JOIN sighting v ON v.id = cs.via_sighting_id LEFT JOIN indicator vi ON vi.id = v.indicator_id
+                    WHERE cs.campaign_id = :campaign
+                    """, arguments: ["campaign": campaignID]) {
+                    let reason: String = r[1]
+                    let detail: String = r[2]
+                    let via: Int64? = r[3]
+                    var text = "\(reason): \(detail)"
+                    if let via, let kind: String = r[4], let value: String = r[5], let customer: String = r[6], let time: Int64 = r[7] {
+                        text += "; linked to sighting \(via) (\(kind) \(value) at \(customer), \(Timestamp(nanoseconds: time).rfc3339))"
+                    }
+                    why[r[0]] = (reason, text, via)
+                }
+            }
+            return (row, why)
+        }
+        guard let (row, why) = found else { return nil }
+        let evidence = try sightings(window: window, campaignID: id).map { s in
+            let w = why[s.id] ?? ("unexplained", "no stored link (run `geneva correlate`)", nil)
+            return CampaignDetail.Evidence(sighting: s, reason: w.reason, why: w.why, via: w.via)
+        }
+        return CampaignDetail(campaign: row, evidence: evidence)
+    }
+
+    static func windowArguments(_ window: TimeWindow) -> StatementArguments {
+        ["since": window.since?.nanoseconds ?? Int64.min, "until": window.until?.nanoseconds ?? Int64.max]
+    }
+}
