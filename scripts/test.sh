@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 bash scripts/install-deps.sh
+# The export tests check `geneva export` with independent tools from PyPI.
+if ! python3 -c "import stix2validator, pymisp" 2>/dev/null; then
+  echo "installing: stix2-validator pymisp (PyPI)" >&2
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore stix2-validator pymisp >&2
+fi
 bash scripts/check-leaves.sh
 swift build --build-tests
 swift test --skip-build

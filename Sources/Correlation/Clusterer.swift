@@ -1,3 +1,5 @@
+import TelemetryModel
+
 /// Groups sightings of indicators that have no intel campaign into clustered
 /// campaigns (SPEC §4). Pure: the store loads the inputs and writes the result.
 ///
@@ -182,13 +184,7 @@ package struct Clusterer: Sendable {
     /// A stable campaign id for a cluster: `cl-` and 16 hex digits of the
     /// FNV-1a hash of its seed's identity (SPEC §3 fields).
     package static func campaignKey(seedIdentity: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in seedIdentity.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return "cl-" + String(repeating: "0", count: 16 - hex.count) + hex
+        "cl-" + StableHash.hex(StableHash.fnv1a64(seedIdentity))
     }
 }
 

@@ -2,35 +2,7 @@ import GRDB
 import TelemetryModel
 
 extension GenevaStore {
-    /// One stored sighting with what it rests on: the indicator, the victim's
-    /// country and every attribution valid at the sighting's time.
-    package struct SightingRow: Equatable, Sendable {
-        package struct Attribution: Equatable, Sendable {
-            package var actor: String?
-            package var actorCountry: CountryCode?
-            package var campaignID: String?
-            package var campaignName: String?
-        }
-
-        /// The store's row id (stable while the database lives; not part of the identity).
-        package var id: Int64
-        package var time: Timestamp
-        package var customerID: String
-        package var customerCountry: CountryCode?
-        package var sensor: String
-        package var evidence: String
-        package var key: String
-        package var source: String
-        package var offset: Int64
-        package var observed: String
-        package var indicatorKind: String
-        package var indicatorValue: String
-        package var attributions: [Attribution]
-
-        /// SPEC §4: counts for nation-state totals when an attribution names an
-        /// actor with a known country.
-        package var nationState: Bool { attributions.contains { $0.actorCountry != nil } }
-    }
+    package typealias SightingRow = TelemetryModel.SightingRow
 
     /// Sightings in `window`, oldest first, optionally of one customer and/or
     /// attributed to one campaign (by its id).
@@ -57,7 +29,7 @@ extension GenevaStore {
             }
             return try Row.fetchAll(db, sql: """
                 SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
-                       i.kind, i.value
+                       i.kind, i.value, i.id
                 FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
                 WHERE s.time >= :since AND s.time < :until\(customerClause)
                 ORDER BY s.time, s.id
@@ -68,8 +40,33 @@ extension GenevaStore {
                 return SightingRow(
                     id: row[0], time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
                     sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
-                    indicatorKind: row[10], indicatorValue: row[11], attributions: found)
+                    indicatorID: row[12], indicatorKind: row[10], indicatorValue: row[11], attributions: found)
             }
+        }
+    }
+}
+
+extension GenevaStore {
+    /// Indicator id → the earliest `valid_from` any source gives (sources
+    /// that give none are left out), for exported STIX indicators.
+    package func indicatorValidFrom() throws(StorageError) -> [Int64: Timestamp] {
+        try read { db in
+            var out: [Int64: Timestamp] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT indicator_id, MIN(valid_from) FROM intel_entry
+                WHERE valid_from > ? AND indicator_id IN (SELECT DISTINCT indicator_id FROM sighting)
+                GROUP BY indicator_id
+                """, arguments: [Int64.min]) {
+                out[row[0]] = Timestamp(nanoseconds: row[1])
+            }
+            return out
+        }
+    }
+
+    /// Customer id → name.
+    package func customerNames() throws(StorageError) -> [String: String] {
+        try read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, name FROM customer").map { ($0[0] as String, $0[1] as String) })
         }
     }
 }

@@ -83,6 +83,14 @@ package struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertibl
         return s + "Z"
     }
 
+    /// RFC 3339 with exactly three fractional digits (truncated), as STIX
+    /// asks for `created` and `modified`.
+    package var rfc3339Milliseconds: String {
+        let c = components
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))."
+            + pad(c.nanosecond / 1_000_000, 3) + "Z"
+    }
+
     /// `YYYY-MM-DD` of the UTC day.
     package var isoDate: String {
         let c = components

@@ -114,7 +114,7 @@ struct CampaignCommand: ParsableCommand {
             var campaign = ReportRenderer.campaignJSON(c)
             if case .object(var fields) = campaign {
                 fields.append(("evidence", .array(detail.evidence.map { e in
-                    var s = SightingsCommand.json(e.sighting)
+                    var s = SightingExport.json(e.sighting)
                     if case .object(var f) = s {
                         f.insert(("sighting", .int(Int(e.sighting.id))), at: 0)
                         f.append(("reason", .string(e.reason)))

@@ -9,7 +9,7 @@ struct Geneva: ParsableCommand {
         abstract: "Counts nation-state attacks on your customers, with the evidence behind every number.",
         subcommands: [
             IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, CorrelateCommand.self,
-            CampaignsCommand.self, CampaignCommand.self, SightingsCommand.self, ReportCommand.self,
+            CampaignsCommand.self, CampaignCommand.self, SightingsCommand.self, ReportCommand.self, ExportCommand.self,
         ])
 }
 

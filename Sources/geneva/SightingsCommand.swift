@@ -27,9 +27,9 @@ struct SightingsCommand: ParsableCommand {
         }
         switch format {
         case .ndjson:
-            for row in rows { print(SightingsCommand.json(row).serialized()) }
+            for row in rows { print(SightingExport.json(row).serialized()) }
         case .json:
-            print(JSONValue.array(rows.map(SightingsCommand.json)).serialized(pretty: true))
+            print(JSONValue.array(rows.map(SightingExport.json)).serialized(pretty: true))
         case .table:
             print(ReportRenderer.table(
                 header: ["time", "customer", "country", "evidence", "observed", "indicator", "actor", "campaign"],
@@ -40,27 +40,5 @@ struct SightingsCommand: ParsableCommand {
                      r.attributions.compactMap(\.campaignID).joined(separator: ", ")]
                 }), terminator: "")
         }
-    }
-
-    /// One sighting as JSON; `nation_state` per SPEC §4, so that the report's
-    /// totals follow from these lines alone.
-    static func json(_ r: GenevaStore.SightingRow) -> JSONValue {
-        .object([
-            ("time", .string(r.time.rfc3339)), ("customer", .string(r.customerID)),
-            ("customer_country", r.customerCountry.map { .string($0.code) } ?? .null),
-            ("sensor", .string(r.sensor)), ("evidence", .string(r.evidence)),
-            (r.evidence.hasPrefix("maillog") ? "message" : "flow", .string(r.key)),
-            ("source", .string(r.source)), ("offset", .int(Int(r.offset))), ("observed", .string(r.observed)),
-            ("indicator", .object([("kind", .string(r.indicatorKind)), ("value", .string(r.indicatorValue))])),
-            ("attributions", .array(r.attributions.map { a in
-                .object([
-                    ("actor", a.actor.map(JSONValue.string) ?? .null),
-                    ("actor_country", a.actorCountry.map { .string($0.code) } ?? .null),
-                    ("campaign", a.campaignID.map(JSONValue.string) ?? .null),
-                    ("campaign_name", a.campaignName.map(JSONValue.string) ?? .null),
-                ])
-            })),
-            ("nation_state", .bool(r.nationState)),
-        ])
     }
 }

@@ -1,0 +1,173 @@
+import TelemetryModel
+import WireParsing
+
+/// Sightings as documents other tools read: the NDJSON line of `geneva
+/// sightings`, a STIX 2.1 bundle of `sighting` objects, MISP sightings.
+/// Only what a sighting stores goes out: the matched value, never payload.
+package enum SightingExport {
+    /// One sighting as JSON; `nation_state` per SPEC §4, so that the report's
+    /// totals follow from these lines alone.
+    package static func json(_ r: SightingRow) -> JSONValue {
+        .object([
+            ("time", .string(r.time.rfc3339)), ("customer", .string(r.customerID)),
+            ("customer_country", r.customerCountry.map { .string($0.code) } ?? .null),
+            ("sensor", .string(r.sensor)), ("evidence", .string(r.evidence)),
+            (keyName(r), .string(r.key)),
+            ("source", .string(r.source)), ("offset", .int(Int(r.offset))), ("observed", .string(r.observed)),
+            ("indicator", .object([("kind", .string(r.indicatorKind)), ("value", .string(r.indicatorValue))])),
+            ("attributions", .array(r.attributions.map { a in
+                .object([
+                    ("actor", a.actor.map(JSONValue.string) ?? .null),
+                    ("actor_country", a.actorCountry.map { .string($0.code) } ?? .null),
+                    ("campaign", a.campaignID.map(JSONValue.string) ?? .null),
+                    ("campaign_name", a.campaignName.map(JSONValue.string) ?? .null),
+                ])
+            })),
+            ("nation_state", .bool(r.nationState)),
+        ])
+    }
+
+    /// `message` for mail-log evidence (queue id / message id), else `flow`.
+    static func keyName(_ r: SightingRow) -> String { r.evidence.hasPrefix("maillog") ? "message" : "flow" }
+
+    // MARK: STIX 2.1
+
+    /// A STIX 2.1 bundle: Geneva as the producing identity, one identity per
+    /// customer, one indicator per sighted indicator, one `sighting` per
+    /// sighting (count 1, first and last seen its time). Ids are stable
+    /// (`StableHash.uuid`) so a re-export deduplicates at the consumer.
+    ///
+    /// - Parameters:
+    ///   - customers: customer id → name (identity names).
+    ///   - validFrom: indicator id → the earliest `valid_from` its intel gives.
+    package static func stixBundle(_ rows: [SightingRow], customers: [String: String], validFrom: [Int64: Timestamp]) -> JSONValue {
+        let producer = "identity--" + StableHash.uuid("geneva-producer")
+        let epoch = Timestamp(nanoseconds: 0).rfc3339Milliseconds
+        var objects: [JSONValue] = [
+            .object([
+                ("type", .string("identity")), ("spec_version", .string("2.1")), ("id", .string(producer)),
+                ("created", .string(epoch)), ("modified", .string(epoch)),
+                ("name", .string("Geneva")), ("identity_class", .string("system")),
+            ])
+        ]
+        // Geneva's own properties on identities and sightings, declared as STIX 2.1 asks.
+        let extensionID = "extension-definition--" + StableHash.uuid("geneva-sighting-extension-1")
+        let extensionRef = JSONValue.object([(extensionID, .object([("extension_type", .string("toplevel-property-extension"))]))])
+        objects.append(.object([
+            ("type", .string("extension-definition")), ("spec_version", .string("2.1")), ("id", .string(extensionID)),
+            ("created_by_ref", .string(producer)), ("created", .string(epoch)), ("modified", .string(epoch)),
+            ("name", .string("Geneva sighting evidence")),
+            ("description", .string("Where and how Geneva saw an indicator: evidence kind (SPEC §2), sensor, flow or message key, "
+                + "the observed value, the victim's country, and whether the sighting counts toward nation-state totals.")),
+            ("schema", .string("docs/analyst-guide.md#export")), ("version", .string("1.0")),
+            ("extension_types", .array([.string("toplevel-property-extension")])),
+            ("extension_properties", .array([
+                "x_geneva_country", "x_geneva_evidence", "x_geneva_sensor", "x_geneva_flow", "x_geneva_message", "x_geneva_observed",
+                "x_geneva_nation_state",
+            ].map(JSONValue.string))),
+        ]))
+        var identities: [String: String] = [:]
+        var indicators: [Int64: String] = [:]
+        var firstSeen: [Int64: Timestamp] = [:]
+        for r in rows { firstSeen[r.indicatorID] = min(firstSeen[r.indicatorID] ?? r.time, r.time) }
+        for r in rows {
+            if identities[r.customerID] == nil {
+                let id = "identity--" + StableHash.uuid("customer\u{1F}" + r.customerID)
+                identities[r.customerID] = id
+                var fields: [(String, JSONValue)] = [
+                    ("type", .string("identity")), ("spec_version", .string("2.1")), ("id", .string(id)),
+                    ("created", .string(epoch)), ("modified", .string(epoch)), ("created_by_ref", .string(producer)),
+                    ("name", .string(customers[r.customerID] ?? r.customerID)), ("identity_class", .string("organization")),
+                ]
+                if let country = r.customerCountry {
+                    fields.append(("x_geneva_country", .string(country.code)))
+                    fields.append(("extensions", extensionRef))
+                }
+                objects.append(.object(fields))
+            }
+            if indicators[r.indicatorID] == nil, let pattern = stixPattern(kind: r.indicatorKind, value: r.indicatorValue) {
+                let id = "indicator--" + StableHash.uuid("indicator\u{1F}\(r.indicatorKind)\u{1F}\(r.indicatorValue)")
+                indicators[r.indicatorID] = id
+                let from = validFrom[r.indicatorID] ?? firstSeen[r.indicatorID]!
+                objects.append(.object([
+                    ("type", .string("indicator")), ("spec_version", .string("2.1")), ("id", .string(id)),
+                    ("created", .string(from.rfc3339Milliseconds)), ("modified", .string(from.rfc3339Milliseconds)),
+                    ("created_by_ref", .string(producer)),
+                    ("name", .string("\(r.indicatorKind) \(r.indicatorValue)")),
+                    ("description", .string("Threat-intel indicator Geneva matched; see the sightings that refer to it.")),
+                    ("indicator_types", .array([.string("malicious-activity")])),
+                    ("pattern", .string(pattern)), ("pattern_type", .string("stix")), ("pattern_version", .string("2.1")),
+                    ("valid_from", .string(from.rfc3339Milliseconds)),
+                ]))
+            }
+        }
+        for r in rows {
+            guard let indicator = indicators[r.indicatorID], let identity = identities[r.customerID] else { continue }
+            let identityText = [r.indicatorKind, r.indicatorValue, r.customerID, r.sensor, r.evidence, r.key, String(r.time.nanoseconds)]
+                .joined(separator: "\u{1F}")
+            let time = r.time.rfc3339Milliseconds
+            objects.append(.object([
+                ("type", .string("sighting")), ("spec_version", .string("2.1")),
+                ("id", .string("sighting--" + StableHash.uuid("sighting\u{1F}" + identityText))),
+                ("created", .string(time)), ("modified", .string(time)), ("created_by_ref", .string(producer)),
+                ("first_seen", .string(time)), ("last_seen", .string(time)), ("count", .int(1)),
+                ("sighting_of_ref", .string(indicator)), ("where_sighted_refs", .array([.string(identity)])),
+                ("description", .string("\(r.evidence) \(r.observed) at \(r.customerID)/\(r.sensor)")),
+                ("x_geneva_evidence", .string(r.evidence)), ("x_geneva_sensor", .string(r.sensor)),
+                ("x_geneva_\(keyName(r))", .string(r.key)), ("x_geneva_observed", .string(r.observed)),
+                ("x_geneva_nation_state", .bool(r.nationState)), ("extensions", extensionRef),
+            ]))
+        }
+        let bundleName = rows.map { "\($0.id)" }.joined(separator: ",")
+        return .object([
+            ("type", .string("bundle")), ("id", .string("bundle--" + StableHash.uuid("bundle\u{1F}" + bundleName))),
+            ("objects", .array(objects)),
+        ])
+    }
+
+    /// A STIX pattern for one normalised indicator; nil for a kind STIX
+    /// cannot express (none today).
+    package static func stixPattern(kind: String, value: String) -> String? {
+        let quoted = "'" + value.replacingBackslashesAndQuotes() + "'"
+        switch kind {
+        case "domain": return "[domain-name:value = \(quoted)]"
+        case "ipv4": return "[ipv4-addr:value = \(quoted)]"
+        case "ipv6": return "[ipv6-addr:value = \(quoted)]"
+        case "cidr": return value.contains(":") ? "[ipv6-addr:value = \(quoted)]" : "[ipv4-addr:value = \(quoted)]"
+        case "url": return "[url:value = \(quoted)]"
+        case "email": return "[email-addr:value = \(quoted)]"
+        case "md5": return "[file:hashes.MD5 = \(quoted)]"
+        case "sha1": return "[file:hashes.'SHA-1' = \(quoted)]"
+        case "sha256": return "[file:hashes.'SHA-256' = \(quoted)]"
+        default: return nil
+        }
+    }
+
+    // MARK: MISP
+
+    /// MISP sightings as `/sightings/restSearch` returns them and
+    /// `/sightings/add` (PyMISP `MISPSighting`) takes them: value, type 0
+    /// (a sighting), source, and the time as epoch seconds.
+    package static func misp(_ rows: [SightingRow]) -> JSONValue {
+        .object([("response", .array(rows.map { r in
+            let epoch = String(r.time.seconds)
+            return .object([("Sighting", .object([
+                ("value", .string(r.indicatorValue)), ("type", .string("0")),
+                ("source", .string("geneva \(r.customerID)/\(r.sensor) \(r.evidence)")),
+                ("timestamp", .string(epoch)), ("date_sighting", .string(epoch)),
+            ]))])
+        }))])
+    }
+}
+
+extension String {
+    /// STIX pattern string literal escaping: `\` and `'` take a backslash.
+    fileprivate func replacingBackslashesAndQuotes() -> String {
+        var out = ""
+        for c in self {
+            if c == "\\" || c == "'" { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+}
