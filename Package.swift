@@ -57,6 +57,8 @@ let package = Package(
         .target(name: "GenevaTestSupport", path: "Tests/Support", swiftSettings: strict),
         // The matcher benchmark driver of ../shared/anchors/matcher (PROJECT_CMD).
         .executableTarget(name: "geneva-matchbench", dependencies: ["PatternMatcher", "WireParsing"], swiftSettings: strict),
+        // Store benchmark of issue 7 (ingest rate, report time at 10M sightings).
+        .executableTarget(name: "geneva-storebench", dependencies: ["Storage", "TelemetryModel"], swiftSettings: strict),
         // libFuzzer harness over every decoder (docs/decoders.md); an ordinary
         // build is a corpus replayer.
         .executableTarget(

@@ -6,7 +6,9 @@ extension GenevaStore {
     /// those whose actor works for `actorCountry`.
     package func campaigns(window: TimeWindow, actorCountry: CountryCode? = nil) throws(StorageError) -> [NationStateReport.CampaignRow] {
         try read { db in
-            try GenevaStore.campaignRows(db, arguments: GenevaStore.windowArguments(window), actorCountry: actorCountry?.code)
+            let scan = try ReportScan(db)
+            let tally = try scan.tally(db, since: window.since?.nanoseconds ?? .min, until: window.until?.nanoseconds ?? .max)
+            return scan.campaignRows(tally, actorCountryFilter: actorCountry?.code)
         }
     }
 
@@ -33,7 +35,9 @@ extension GenevaStore {
     package func campaign(id: String, window: TimeWindow) throws(StorageError) -> CampaignDetail? {
         let arguments = GenevaStore.windowArguments(window)
         let found: (NationStateReport.CampaignRow, [Int64: (reason: String, why: String, via: Int64?)])? = try read { db in
-            guard let row = try GenevaStore.campaignRows(db, arguments: arguments, key: id).first,
+            let scan = try ReportScan(db)
+            let tally = try scan.tally(db, since: window.since?.nanoseconds ?? .min, until: window.until?.nanoseconds ?? .max)
+            guard let row = scan.campaignRows(tally, key: id).first,
                   let campaignID = try Int64.fetchOne(db, sql: "SELECT id FROM campaign WHERE key = ?", arguments: [id])
             else { return nil }
             var why: [Int64: (reason: String, why: String, via: Int64?)] = [:]
@@ -78,5 +82,14 @@ extension GenevaStore {
 
     static func windowArguments(_ window: TimeWindow) -> StatementArguments {
         ["since": window.since?.nanoseconds ?? Int64.min, "until": window.until?.nanoseconds ?? Int64.max]
+    }
+}
+
+extension GenevaStore {
+    /// `campaigns(window:actorCountry:)` straight from SQL (the differential test's oracle).
+    package func campaignsSQL(window: TimeWindow, actorCountry: CountryCode? = nil) throws(StorageError) -> [NationStateReport.CampaignRow] {
+        try read { db in
+            try GenevaStore.campaignRows(db, arguments: GenevaStore.windowArguments(window), actorCountry: actorCountry?.code)
+        }
     }
 }

@@ -310,7 +310,7 @@ package final class GenevaStore: Sendable {
     /// many were new (sightings already stored are ignored by identity).
     package func recordScan(_ scan: ScanRecord, sightings: [Sighting]) throws(StorageError) -> Int {
         try write { db in
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE id = ?", arguments: [scan.customerID]) ?? false else {
+            guard let customerN = try Int64.fetchOne(db, sql: "SELECT rowid FROM customer WHERE id = ?", arguments: [scan.customerID]) else {
                 throw StorageError(.unknownCustomer, "unknown customer id \(scan.customerID)")
             }
             try db.execute(
@@ -327,13 +327,22 @@ package final class GenevaStore: Sendable {
                     scan.firstTime?.nanoseconds, scan.lastTime?.nanoseconds, scan.records, scan.observables, anomalies,
                 ])
             let insert = try db.cachedStatement(sql: """
-                INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed, customer_n)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
                 """)
             var inserted = 0
+            // Sightings normally belong to the scan's customer; others are looked up once.
+            var customerRows = [scan.customerID: customerN]
             for s in sightings {
+                var rowN = customerRows[s.customerID]
+                if rowN == nil {
+                    rowN = try Int64.fetchOne(db, sql: "SELECT rowid FROM customer WHERE id = ?", arguments: [s.customerID])
+                    guard let found = rowN else { throw StorageError(.unknownCustomer, "unknown customer id \(s.customerID)") }
+                    customerRows[s.customerID] = found
+                }
                 try insert.execute(arguments: [
                     s.indicatorID, s.customerID, s.sensor, s.time.nanoseconds, s.evidence.rawValue, s.key, s.source, s.offset, s.observed,
+                    rowN,
                 ])
                 inserted += db.changesCount
             }

@@ -144,6 +144,16 @@ enum Schema {
                 CREATE INDEX sighting_indicator ON sighting(indicator_id);
                 """)
         }
+        migrator.registerMigration("v4-report-scan") { db in
+            try db.execute(sql: """
+                -- The customer's rowid on every sighting, so the report reads integers only,
+                -- in time order, from one covering index (GenevaStore+ReportScan.swift).
+                ALTER TABLE sighting ADD COLUMN customer_n INTEGER;
+                UPDATE sighting SET customer_n = (SELECT rowid FROM customer WHERE customer.id = sighting.customer_id);
+                CREATE INDEX sighting_report ON sighting(time, indicator_id, customer_n);
+                DROP INDEX sighting_time;
+                """)
+        }
         return migrator
     }
 }

@@ -1,0 +1,330 @@
+import GRDB
+import TelemetryModel
+
+/// The report's numbers in one pass over the window's sightings, read in time
+/// order from the covering index `sighting_report (time, indicator_id,
+/// customer_n)`: integers only, no join per row. Intel is loaded once into
+/// dense arrays (indicator → statements with validity, campaign, actor), and
+/// the distinct counts of SPEC §4/§6 are kept as bit matrices.
+///
+/// It computes exactly what `GenevaStore.attributedCTE` defines (the SQL
+/// version stays as the oracle of a differential test): per sighting, the
+/// distinct (campaign, actor) pairs of the statements valid at its time,
+/// the campaign being the statement's, else the clustered campaign the
+/// sighting is in, and the actor the statement's, else its campaign's.
+struct ReportScan {
+    // Dimensions, loaded once.
+    private var customerIndex: [Int32] = []  // customer rowid → dense customer
+    private var victimOf: [Int32] = []  // dense customer → dense victim country
+    private var victims: [String] = []
+    private var actorIDs: [Int64] = []
+    private var actorNames: [String] = []
+    private var actorCountry: [Int32] = []  // dense actor → dense actor country, -1 unknown
+    private var actorCountries: [String] = []
+    private var campaignIDs: [Int64] = []
+    private var campaignKeys: [String] = []
+    private var campaignNames: [String] = []
+    private var campaignOrigins: [String] = []
+    private var campaignActor: [Int32] = []
+    private var campaignConfidence: [Int?] = []
+    // Statements per indicator id: entries[entryStart[id] ..< entryStart[id + 1]].
+    private var entryStart: [Int32] = []
+    private var entryFrom: [Int64] = []
+    private var entryUntil: [Int64] = []
+    private var entryCampaign: [Int32] = []
+    private var entryActor: [Int32] = []
+    private var clusterOf: [Int64: Int32] = [:]
+
+    /// Loads the dimensions (small next to the sightings).
+    init(_ db: Database) throws {
+        var customerDense: [Int64: Int32] = [:]
+        var victimDense: [String: Int32] = [:]
+        var maxRow: Int64 = 0
+        var rows: [(Int64, String)] = []
+        for row in try Row.fetchAll(db, sql: "SELECT rowid, country FROM customer ORDER BY rowid") {
+            rows.append((row[0], row[1]))
+            maxRow = max(maxRow, row[0])
+        }
+        customerIndex = [Int32](repeating: -1, count: Int(maxRow) + 1)
+        for (rowid, country) in rows {
+            let dense = Int32(customerDense.count)
+            customerDense[rowid] = dense
+            customerIndex[Int(rowid)] = dense
+            if victimDense[country] == nil {
+                victimDense[country] = Int32(victims.count)
+                victims.append(country)
+            }
+            victimOf.append(victimDense[country]!)
+        }
+
+        var actorDense: [Int64: Int32] = [:]
+        var countryDense: [String: Int32] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, name, country FROM actor ORDER BY id") {
+            actorDense[row[0]] = Int32(actorIDs.count)
+            actorIDs.append(row[0])
+            actorNames.append(row[1])
+            if let country: String = row[2] {
+                if countryDense[country] == nil {
+                    countryDense[country] = Int32(actorCountries.count)
+                    actorCountries.append(country)
+                }
+                actorCountry.append(countryDense[country]!)
+            } else {
+                actorCountry.append(-1)
+            }
+        }
+
+        var campaignDense: [Int64: Int32] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, key, name, origin, actor_id, confidence FROM campaign ORDER BY id") {
+            campaignDense[row[0]] = Int32(campaignIDs.count)
+            campaignIDs.append(row[0])
+            campaignKeys.append(row[1])
+            campaignNames.append(row[2])
+            campaignOrigins.append(row[3])
+            let actor: Int64? = row[4]
+            campaignActor.append(actor.flatMap { actorDense[$0] } ?? -1)
+            campaignConfidence.append(row[5])
+        }
+
+        let maxIndicator = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM indicator") ?? 0
+        entryStart = [Int32](repeating: 0, count: Int(maxIndicator) + 2)
+        var current: Int64 = -1
+        for row in try Row.fetchAll(db, sql: """
+            SELECT e.indicator_id, e.valid_from, e.valid_until, e.campaign_id, COALESCE(e.actor_id, cp.actor_id)
+            FROM intel_entry e LEFT JOIN campaign cp ON cp.id = e.campaign_id
+            ORDER BY e.indicator_id
+            """) {
+            let indicator: Int64 = row[0]
+            while current < indicator {
+                current += 1
+                entryStart[Int(current)] = Int32(entryFrom.count)
+            }
+            entryFrom.append(row[1])
+            entryUntil.append((row[2] as Int64?) ?? Int64.max)
+            entryCampaign.append((row[3] as Int64?).flatMap { campaignDense[$0] } ?? -1)
+            entryActor.append((row[4] as Int64?).flatMap { actorDense[$0] } ?? -1)
+        }
+        while current < maxIndicator + 1 {
+            current += 1
+            entryStart[Int(current)] = Int32(entryFrom.count)
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT sighting_id, campaign_id FROM cluster_sighting") {
+            if let k = campaignDense[row[1]] { clusterOf[row[0]] = k }
+        }
+    }
+
+    /// What one pass accumulates.
+    struct Tally {
+        var nsSightings = 0
+        var nsFirst = Int64.max, nsLast = Int64.min
+        var nsCustomers: BitMatrix, nsVictims: BitMatrix, nsActors: BitMatrix, nsCampaigns: BitMatrix
+        var countryActors: BitMatrix, countryCampaigns: BitMatrix, countryCustomers: BitMatrix, countryVictims: BitMatrix
+        var victimCustomers: BitMatrix
+        var campaignCustomers: BitMatrix, campaignVictims: BitMatrix
+        var campaignIndicators: Set<Int64> = []
+        var campaignSightings: [Int], campaignFirst: [Int64], campaignLast: [Int64]
+        /// (week index, nation-state sightings), weeks ascending.
+        var weeks: [(Int64, Int)] = []
+
+        init(customers: Int, victims: Int, actors: Int, countries: Int, campaigns: Int) {
+            nsCustomers = BitMatrix(rows: 1, columns: customers)
+            nsVictims = BitMatrix(rows: 1, columns: victims)
+            nsActors = BitMatrix(rows: 1, columns: actors)
+            nsCampaigns = BitMatrix(rows: 1, columns: campaigns)
+            countryActors = BitMatrix(rows: countries, columns: actors)
+            countryCampaigns = BitMatrix(rows: countries, columns: campaigns)
+            countryCustomers = BitMatrix(rows: countries, columns: customers)
+            countryVictims = BitMatrix(rows: countries, columns: victims)
+            victimCustomers = BitMatrix(rows: victims, columns: customers)
+            campaignCustomers = BitMatrix(rows: campaigns, columns: customers)
+            campaignVictims = BitMatrix(rows: campaigns, columns: victims)
+            campaignSightings = [Int](repeating: 0, count: campaigns)
+            campaignFirst = [Int64](repeating: .max, count: campaigns)
+            campaignLast = [Int64](repeating: .min, count: campaigns)
+        }
+    }
+
+    /// One pass over the sightings in `[since, until)`.
+    func tally(_ db: Database, since: Int64, until: Int64) throws -> Tally {
+        var t = Tally(
+            customers: victimOf.count, victims: victims.count, actors: actorIDs.count, countries: actorCountries.count,
+            campaigns: campaignIDs.count)
+        let day: Int64 = 86_400_000_000_000
+        var pairs: [(Int32, Int32)] = []
+        pairs.reserveCapacity(8)
+        let statement = try db.makeStatement(sql: """
+            SELECT id, time, indicator_id, customer_n FROM sighting INDEXED BY sighting_report
+            WHERE time >= ? AND time < ? ORDER BY time
+            """)
+        let cursor = try Row.fetchCursor(statement, arguments: [since, until])
+        while let row = try cursor.next() {
+            let indicator = Int(row[2] as Int64)
+            guard indicator + 1 < entryStart.count else { continue }
+            let from = Int(entryStart[indicator]), to = Int(entryStart[indicator + 1])
+            guard from < to else { continue }
+            let time: Int64 = row[1]
+            let sid: Int64 = row[0]
+            pairs.removeAll(keepingCapacity: true)
+            var cluster: Int32? = nil
+            for e in from..<to where entryFrom[e] <= time && time < entryUntil[e] {
+                var k = entryCampaign[e]
+                if k < 0 {
+                    if cluster == nil { cluster = clusterOf[sid] ?? -1 }
+                    k = cluster!
+                }
+                let pair = (k, entryActor[e])
+                if !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
+            }
+            guard !pairs.isEmpty else { continue }
+            let customerN = (row[3] as Int64?) ?? -1
+            guard customerN >= 0, Int(customerN) < customerIndex.count else { continue }
+            let c = Int(customerIndex[Int(customerN)])
+            guard c >= 0 else { continue }
+            let v = Int(victimOf[c])
+            var nationState = false
+            for (i, (k, a)) in pairs.enumerated() {
+                if k >= 0 {
+                    let kk = Int(k)
+                    t.campaignCustomers.insert(kk, c)
+                    t.campaignVictims.insert(kk, v)
+                    t.campaignIndicators.insert(Int64(kk) << 32 | Int64(indicator))
+                    if !pairs[..<i].contains(where: { $0.0 == k }) {
+                        t.campaignSightings[kk] += 1
+                        t.campaignFirst[kk] = min(t.campaignFirst[kk], time)
+                        t.campaignLast[kk] = max(t.campaignLast[kk], time)
+                    }
+                }
+                guard a >= 0, actorCountry[Int(a)] >= 0 else { continue }
+                let g = Int(actorCountry[Int(a)])
+                nationState = true
+                t.nsCustomers.insert(0, c)
+                t.nsVictims.insert(0, v)
+                t.nsActors.insert(0, Int(a))
+                t.countryActors.insert(g, Int(a))
+                t.countryCustomers.insert(g, c)
+                t.countryVictims.insert(g, v)
+                t.victimCustomers.insert(v, c)
+                if k >= 0 {
+                    t.nsCampaigns.insert(0, Int(k))
+                    t.countryCampaigns.insert(g, Int(k))
+                }
+            }
+            if nationState {
+                t.nsSightings += 1
+                t.nsFirst = min(t.nsFirst, time)
+                t.nsLast = max(t.nsLast, time)
+                // Weeks since 1970-01-05 (a Monday), floor division.
+                let shifted = time - 4 * day
+                let week = shifted >= 0 ? shifted / (7 * day) : (shifted - (7 * day - 1)) / (7 * day)
+                if let last = t.weeks.last, last.0 == week {
+                    t.weeks[t.weeks.count - 1].1 += 1
+                } else {
+                    t.weeks.append((week, 1))
+                }
+            }
+        }
+        return t
+    }
+
+    /// Campaign rows (SPEC §6) from a tally, ordered as the SQL version
+    /// orders them: most customers first, then first seen, then id.
+    func campaignRows(_ t: Tally, actorCountryFilter: String? = nil, key: String? = nil) -> [NationStateReport.CampaignRow] {
+        var indicatorCounts = [Int](repeating: 0, count: campaignIDs.count)
+        for pair in t.campaignIndicators { indicatorCounts[Int(pair >> 32)] += 1 }
+        var rows: [NationStateReport.CampaignRow] = []
+        for k in campaignIDs.indices where t.campaignSightings[k] > 0 {
+            if let key, campaignKeys[k] != key { continue }
+            let a = campaignActor[k]
+            let country = a >= 0 && actorCountry[Int(a)] >= 0 ? actorCountries[Int(actorCountry[Int(a)])] : nil
+            if let actorCountryFilter, country != actorCountryFilter { continue }
+            var row = NationStateReport.CampaignRow(
+                id: campaignKeys[k], name: campaignNames[k], origin: CampaignOrigin(rawValue: campaignOrigins[k]) ?? .intel,
+                actor: a >= 0 ? actorNames[Int(a)] : nil, actorCountry: country.flatMap(CountryCode.init),
+                customers: t.campaignCustomers.count(row: k),
+                countries: t.campaignVictims.members(row: k).compactMap { CountryCode(victims[$0]) }.sorted { $0.code < $1.code },
+                firstSeen: Timestamp(nanoseconds: t.campaignFirst[k]), lastSeen: Timestamp(nanoseconds: t.campaignLast[k]),
+                indicators: indicatorCounts[k], sightings: t.campaignSightings[k])
+            row.confidence = campaignConfidence[k]
+            rows.append(row)
+        }
+        return rows.sorted {
+            ($0.customers, $1.firstSeen.nanoseconds, $1.id) > ($1.customers, $0.firstSeen.nanoseconds, $0.id)
+        }
+    }
+
+    /// The report's counted parts (coverage is the caller's).
+    func report(_ t: Tally, window: TimeWindow, coverage: NationStateReport.Coverage) -> NationStateReport {
+        let totals = NationStateReport.Totals(
+            customers: t.nsCustomers.count(row: 0), countries: t.nsVictims.count(row: 0), actors: t.nsActors.count(row: 0),
+            campaigns: t.nsCampaigns.count(row: 0), sightings: t.nsSightings)
+        // Actor names sort as SQLite sorts a NOCASE column.
+        func nocase(_ a: String, _ b: String) -> Bool {
+            let (x, y) = (a.asciiLowercased, b.asciiLowercased)
+            return x != y ? x < y : a < b
+        }
+        var byCountry: [NationStateReport.ActorCountryRow] = []
+        for g in actorCountries.indices where t.countryCustomers.count(row: g) > 0 {
+            guard let code = CountryCode(actorCountries[g]) else { continue }
+            byCountry.append(NationStateReport.ActorCountryRow(
+                country: code, actors: t.countryActors.members(row: g).map { actorNames[$0] }.sorted(by: nocase),
+                campaigns: t.countryCampaigns.count(row: g), customers: t.countryCustomers.count(row: g),
+                countries: t.countryVictims.count(row: g)))
+        }
+        byCountry.sort { ($0.customers, $1.country.code) > ($1.customers, $0.country.code) }
+        var byVictim: [NationStateReport.VictimCountryRow] = []
+        for v in victims.indices where t.victimCustomers.count(row: v) > 0 {
+            if let code = CountryCode(victims[v]) { byVictim.append(.init(country: code, customers: t.victimCustomers.count(row: v))) }
+        }
+        byVictim.sort { ($0.customers, $1.country.code) > ($1.customers, $0.country.code) }
+        let day: Int64 = 86_400_000_000_000
+        var report = NationStateReport(
+            window: window, firstSighting: t.nsSightings > 0 ? Timestamp(nanoseconds: t.nsFirst) : nil,
+            lastSighting: t.nsSightings > 0 ? Timestamp(nanoseconds: t.nsLast) : nil, totals: totals, byActorCountry: byCountry,
+            campaigns: campaignRows(t), coverage: coverage)
+        report.byVictimCountry = byVictim
+        report.sightingsPerWeek = t.weeks.map { .init(weekStart: Timestamp(nanoseconds: $0.0 * 7 * day + 4 * day), sightings: $0.1) }
+        return report
+    }
+}
+
+/// A rows × columns bit set: which (row, column) pairs occurred; counts and
+/// members per row. 1 bit per pair (a 5,000-campaign × 5,000-customer
+/// matrix is 3 MiB).
+struct BitMatrix {
+    private var words: [UInt64]
+    private let wordsPerRow: Int
+
+    init(rows: Int, columns: Int) {
+        wordsPerRow = (columns + 63) / 64
+        words = [UInt64](repeating: 0, count: max(1, rows * wordsPerRow))
+    }
+
+    mutating func insert(_ row: Int, _ column: Int) {
+        words[row * wordsPerRow + column >> 6] |= 1 << UInt64(column & 63)
+    }
+
+    func count(row: Int) -> Int {
+        var n = 0
+        for w in words[row * wordsPerRow ..< (row + 1) * wordsPerRow] { n += w.nonzeroBitCount }
+        return n
+    }
+
+    func members(row: Int) -> [Int] {
+        var out: [Int] = []
+        for i in 0..<wordsPerRow {
+            var w = words[row * wordsPerRow + i]
+            while w != 0 {
+                out.append(i * 64 + w.trailingZeroBitCount)
+                w &= w - 1
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    /// ASCII letters lower-cased (SQLite's NOCASE folds ASCII only).
+    var asciiLowercased: String {
+        String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+}
