@@ -38,7 +38,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "Storage",
-            dependencies: ["TelemetryModel", "WireParsing", "Correlation", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "TelemetryModel", "WireParsing", "Correlation", .product(name: "GRDB", package: "GRDB.swift"),
+                // The report's one-pass scan steps SQLite directly (ReportScan.swift).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict),
         .target(
             name: "Pipeline",

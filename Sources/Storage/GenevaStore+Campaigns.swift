@@ -5,11 +5,8 @@ extension GenevaStore {
     /// Campaigns with sightings in `window` (SPEC §6 rows), optionally only
     /// those whose actor works for `actorCountry`.
     package func campaigns(window: TimeWindow, actorCountry: CountryCode? = nil) throws(StorageError) -> [NationStateReport.CampaignRow] {
-        try read { db in
-            let scan = try ReportScan(db)
-            let tally = try scan.tally(db, since: window.since?.nanoseconds ?? .min, until: window.until?.nanoseconds ?? .max)
-            return scan.campaignRows(tally, actorCountryFilter: actorCountry?.code)
-        }
+        let (scan, tally, _) = try reportScan(window: window)
+        return scan.campaignRows(tally, actorCountryFilter: actorCountry?.code)
     }
 
     /// One campaign with its evidence: every in-window sighting and why it is
@@ -34,9 +31,8 @@ extension GenevaStore {
     /// or does not exist.
     package func campaign(id: String, window: TimeWindow) throws(StorageError) -> CampaignDetail? {
         let arguments = GenevaStore.windowArguments(window)
+        let (scan, tally, _) = try reportScan(window: window)
         let found: (NationStateReport.CampaignRow, [Int64: (reason: String, why: String, via: Int64?)])? = try read { db in
-            let scan = try ReportScan(db)
-            let tally = try scan.tally(db, since: window.since?.nanoseconds ?? .min, until: window.until?.nanoseconds ?? .max)
             guard let row = scan.campaignRows(tally, key: id).first,
                   let campaignID = try Int64.fetchOne(db, sql: "SELECT id FROM campaign WHERE key = ?", arguments: [id])
             else { return nil }

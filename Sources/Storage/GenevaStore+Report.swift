@@ -33,12 +33,8 @@ extension GenevaStore {
     /// Counts per SPEC §4 for `window`: one pass over the window's sightings
     /// (`ReportScan`).
     package func nationStateReport(window: TimeWindow) throws(StorageError) -> NationStateReport {
-        let arguments = GenevaStore.windowArguments(window)
-        return try read { db in
-            let scan = try ReportScan(db)
-            let tally = try scan.tally(db, since: window.since?.nanoseconds ?? .min, until: window.until?.nanoseconds ?? .max)
-            return scan.report(tally, window: window, coverage: try GenevaStore.coverage(db, arguments: arguments))
-        }
+        let (scan, tally, coverage) = try reportScan(window: window)
+        return scan.report(tally, window: window, coverage: coverage)
     }
 
     /// The same counts straight from `attributedCTE` in SQL: the definition,

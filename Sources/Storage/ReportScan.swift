@@ -1,4 +1,6 @@
+import Foundation
 import GRDB
+import GRDBSQLite
 import TelemetryModel
 
 /// The report's numbers in one pass over the window's sightings, read in time
@@ -12,7 +14,7 @@ import TelemetryModel
 /// distinct (campaign, actor) pairs of the statements valid at its time,
 /// the campaign being the statement's, else the clustered campaign the
 /// sighting is in, and the actor the statement's, else its campaign's.
-struct ReportScan {
+struct ReportScan: Sendable {
     // Dimensions, loaded once.
     private var customerIndex: [Int32] = []  // customer rowid → dense customer
     private var victimOf: [Int32] = []  // dense customer → dense victim country
@@ -114,19 +116,20 @@ struct ReportScan {
     }
 
     /// What one pass accumulates.
-    struct Tally {
+    struct Tally: Sendable {
         var nsSightings = 0
         var nsFirst = Int64.max, nsLast = Int64.min
         var nsCustomers: BitMatrix, nsVictims: BitMatrix, nsActors: BitMatrix, nsCampaigns: BitMatrix
         var countryActors: BitMatrix, countryCampaigns: BitMatrix, countryCustomers: BitMatrix, countryVictims: BitMatrix
         var victimCustomers: BitMatrix
         var campaignCustomers: BitMatrix, campaignVictims: BitMatrix
-        var campaignIndicators: Set<Int64> = []
+        var campaignIndicators: PairSet
         var campaignSightings: [Int], campaignFirst: [Int64], campaignLast: [Int64]
         /// (week index, nation-state sightings), weeks ascending.
         var weeks: [(Int64, Int)] = []
 
-        init(customers: Int, victims: Int, actors: Int, countries: Int, campaigns: Int) {
+        init(customers: Int, victims: Int, actors: Int, countries: Int, campaigns: Int, indicators: Int) {
+            campaignIndicators = PairSet(rows: campaigns, columns: indicators)
             nsCustomers = BitMatrix(rows: 1, columns: customers)
             nsVictims = BitMatrix(rows: 1, columns: victims)
             nsActors = BitMatrix(rows: 1, columns: actors)
@@ -144,26 +147,69 @@ struct ReportScan {
         }
     }
 
+    /// Two tallies of adjacent time slices (`other` later) as one.
+    static func merge(_ a: Tally, _ b: Tally) -> Tally {
+        var t = a
+        t.nsSightings += b.nsSightings
+        t.nsFirst = min(a.nsFirst, b.nsFirst)
+        t.nsLast = max(a.nsLast, b.nsLast)
+        t.nsCustomers.formUnion(b.nsCustomers)
+        t.nsVictims.formUnion(b.nsVictims)
+        t.nsActors.formUnion(b.nsActors)
+        t.nsCampaigns.formUnion(b.nsCampaigns)
+        t.countryActors.formUnion(b.countryActors)
+        t.countryCampaigns.formUnion(b.countryCampaigns)
+        t.countryCustomers.formUnion(b.countryCustomers)
+        t.countryVictims.formUnion(b.countryVictims)
+        t.victimCustomers.formUnion(b.victimCustomers)
+        t.campaignCustomers.formUnion(b.campaignCustomers)
+        t.campaignVictims.formUnion(b.campaignVictims)
+        t.campaignIndicators.formUnion(b.campaignIndicators)
+        for k in t.campaignSightings.indices {
+            t.campaignSightings[k] += b.campaignSightings[k]
+            t.campaignFirst[k] = min(t.campaignFirst[k], b.campaignFirst[k])
+            t.campaignLast[k] = max(t.campaignLast[k], b.campaignLast[k])
+        }
+        for w in b.weeks {
+            if let last = t.weeks.last, last.0 == w.0 {
+                t.weeks[t.weeks.count - 1].1 += w.1
+            } else {
+                t.weeks.append(w)
+            }
+        }
+        return t
+    }
+
     /// One pass over the sightings in `[since, until)`.
-    func tally(_ db: Database, since: Int64, until: Int64) throws -> Tally {
+    func tally(_ db: Database, since: Int64, until: Int64, maxID: Int64 = .max) throws -> Tally {
         var t = Tally(
             customers: victimOf.count, victims: victims.count, actors: actorIDs.count, countries: actorCountries.count,
-            campaigns: campaignIDs.count)
+            campaigns: campaignIDs.count, indicators: entryStart.count)
         let day: Int64 = 86_400_000_000_000
         var pairs: [(Int32, Int32)] = []
         pairs.reserveCapacity(8)
         let statement = try db.makeStatement(sql: """
             SELECT id, time, indicator_id, customer_n FROM sighting INDEXED BY sighting_report
-            WHERE time >= ? AND time < ? ORDER BY time
+            WHERE time >= ? AND time < ? AND id <= ? ORDER BY time
             """)
-        let cursor = try Row.fetchCursor(statement, arguments: [since, until])
-        while let row = try cursor.next() {
-            let indicator = Int(row[2] as Int64)
+        try statement.setArguments([since, until, maxID])
+        // Raw stepping: GRDB's row decoding costs more than the counting
+        // itself at millions of rows. The statement is ours alone (not
+        // cached), bound above, and reset before it is released.
+        let raw = statement.sqliteStatement
+        defer { sqlite3_reset(raw) }
+        while true {
+            let code = sqlite3_step(raw)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            let indicator = Int(sqlite3_column_int64(raw, 2))
             guard indicator + 1 < entryStart.count else { continue }
             let from = Int(entryStart[indicator]), to = Int(entryStart[indicator + 1])
             guard from < to else { continue }
-            let time: Int64 = row[1]
-            let sid: Int64 = row[0]
+            let time = sqlite3_column_int64(raw, 1)
+            let sid = sqlite3_column_int64(raw, 0)
             pairs.removeAll(keepingCapacity: true)
             var cluster: Int32? = nil
             for e in from..<to where entryFrom[e] <= time && time < entryUntil[e] {
@@ -176,7 +222,7 @@ struct ReportScan {
                 if !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
             }
             guard !pairs.isEmpty else { continue }
-            let customerN = (row[3] as Int64?) ?? -1
+            let customerN = sqlite3_column_type(raw, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(raw, 3)
             guard customerN >= 0, Int(customerN) < customerIndex.count else { continue }
             let c = Int(customerIndex[Int(customerN)])
             guard c >= 0 else { continue }
@@ -187,7 +233,7 @@ struct ReportScan {
                     let kk = Int(k)
                     t.campaignCustomers.insert(kk, c)
                     t.campaignVictims.insert(kk, v)
-                    t.campaignIndicators.insert(Int64(kk) << 32 | Int64(indicator))
+                    t.campaignIndicators.insert(kk, indicator)
                     if !pairs[..<i].contains(where: { $0.0 == k }) {
                         t.campaignSightings[kk] += 1
                         t.campaignFirst[kk] = min(t.campaignFirst[kk], time)
@@ -229,8 +275,7 @@ struct ReportScan {
     /// Campaign rows (SPEC §6) from a tally, ordered as the SQL version
     /// orders them: most customers first, then first seen, then id.
     func campaignRows(_ t: Tally, actorCountryFilter: String? = nil, key: String? = nil) -> [NationStateReport.CampaignRow] {
-        var indicatorCounts = [Int](repeating: 0, count: campaignIDs.count)
-        for pair in t.campaignIndicators { indicatorCounts[Int(pair >> 32)] += 1 }
+        let indicatorCounts = t.campaignIndicators.countsPerRow(campaignIDs.count)
         var rows: [NationStateReport.CampaignRow] = []
         for k in campaignIDs.indices where t.campaignSightings[k] > 0 {
             if let key, campaignKeys[k] != key { continue }
@@ -290,7 +335,7 @@ struct ReportScan {
 /// A rows × columns bit set: which (row, column) pairs occurred; counts and
 /// members per row. 1 bit per pair (a 5,000-campaign × 5,000-customer
 /// matrix is 3 MiB).
-struct BitMatrix {
+struct BitMatrix: Sendable {
     private var words: [UInt64]
     private let wordsPerRow: Int
 
@@ -299,6 +344,7 @@ struct BitMatrix {
         words = [UInt64](repeating: 0, count: max(1, rows * wordsPerRow))
     }
 
+    @inline(__always)
     mutating func insert(_ row: Int, _ column: Int) {
         words[row * wordsPerRow + column >> 6] |= 1 << UInt64(column & 63)
     }
@@ -307,6 +353,10 @@ struct BitMatrix {
         var n = 0
         for w in words[row * wordsPerRow ..< (row + 1) * wordsPerRow] { n += w.nonzeroBitCount }
         return n
+    }
+
+    mutating func formUnion(_ other: BitMatrix) {
+        for i in words.indices { words[i] |= other.words[i] }
     }
 
     func members(row: Int) -> [Int] {
@@ -322,9 +372,127 @@ struct BitMatrix {
     }
 }
 
+/// Distinct (row, column) pairs: a bit matrix while it stays under 32 MiB,
+/// else a hash set (many campaigns × many indicators).
+enum PairSet: Sendable {
+    case bits(BitMatrix)
+    case hashed(Set<Int64>)
+
+    init(rows: Int, columns: Int) {
+        self = rows * columns <= 1 << 28 ? .bits(BitMatrix(rows: rows, columns: columns)) : .hashed([])
+    }
+
+    @inline(__always)
+    mutating func insert(_ row: Int, _ column: Int) {
+        switch self {
+        case .bits(var m):
+            self = .hashed([])  // drop the reference so the insert does not copy
+            m.insert(row, column)
+            self = .bits(m)
+        case .hashed(var set):
+            self = .bits(BitMatrix(rows: 0, columns: 0))
+            set.insert(Int64(row) << 32 | Int64(column))
+            self = .hashed(set)
+        }
+    }
+
+    mutating func formUnion(_ other: PairSet) {
+        switch (self, other) {
+        case (.bits(var a), .bits(let b)):
+            self = .hashed([])
+            a.formUnion(b)
+            self = .bits(a)
+        case (.hashed(var a), .hashed(let b)):
+            self = .bits(BitMatrix(rows: 0, columns: 0))
+            a.formUnion(b)
+            self = .hashed(a)
+        default:
+            preconditionFailure("pair sets of different shapes")
+        }
+    }
+
+    func countsPerRow(_ rows: Int) -> [Int] {
+        switch self {
+        case .bits(let m): return (0..<rows).map { m.count(row: $0) }
+        case .hashed(let set):
+            var counts = [Int](repeating: 0, count: rows)
+            for pair in set { counts[Int(pair >> 32)] += 1 }
+            return counts
+        }
+    }
+}
+
 extension String {
     /// ASCII letters lower-cased (SQLite's NOCASE folds ASCII only).
     var asciiLowercased: String {
         String(decoding: utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+}
+
+extension GenevaStore {
+    /// The window's tally, counted in time slices on all cores and merged in
+    /// time order. The slices read in separate transactions; they see the
+    /// same data because sightings are only ever added and each slice counts
+    /// only those up to the highest id the first read saw (intel and clusters
+    /// come from that first read too).
+    func reportScan(window: TimeWindow) throws(StorageError) -> (ReportScan, ReportScan.Tally, NationStateReport.Coverage) {
+        let since = window.since?.nanoseconds ?? .min, until = window.until?.nanoseconds ?? .max
+        do {
+            let (scan, bounds, coverage) = try pool.read { db in
+                (try ReportScan(db),
+                 try Row.fetchOne(db, sql: "SELECT MIN(time), MAX(time), MAX(id) FROM sighting WHERE time >= ? AND time < ?", arguments: [since, until]),
+                 try GenevaStore.coverage(db, arguments: GenevaStore.windowArguments(window)))
+            }
+            let lo: Int64? = bounds?[0], hi: Int64? = bounds?[1]
+            let maxID: Int64 = bounds?[2] ?? 0
+            let edges: [Int64]
+            if let lo, let hi, hi > lo {
+                let slices = UInt64(max(1, min(8, ProcessInfo.processInfo.activeProcessorCount * 2)))
+                let step = UInt64(bitPattern: hi &- lo) / slices
+                edges = [since] + (1..<slices).map { lo &+ Int64(bitPattern: step &* $0) } + [until]
+            } else {
+                edges = [since, until]
+            }
+            let results = SliceResults(count: edges.count - 1)
+            DispatchQueue.concurrentPerform(iterations: edges.count - 1) { i in
+                do {
+                    let tally = try pool.read { db in try scan.tally(db, since: edges[i], until: edges[i + 1], maxID: maxID) }
+                    results.set(i, .success(tally))
+                } catch {
+                    results.set(i, .failure(error))
+                }
+            }
+            var merged: ReportScan.Tally? = nil
+            for result in results.all() {
+                let tally = try result.get()
+                merged = merged.map { ReportScan.merge($0, tally) } ?? tally
+            }
+            return (scan, merged!, coverage)
+        } catch let error as StorageError {
+            throw error
+        } catch {
+            throw StorageError(.database, "database \(path): \(StorageError.describe(error))")
+        }
+    }
+}
+
+/// Results of the concurrent slices, one slot each.
+private final class SliceResults: @unchecked Sendable {
+    // Guarded by `lock`; every slot is written once, by its own slice.
+    private var slots: [Result<ReportScan.Tally, any Error>?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ i: Int, _ result: Result<ReportScan.Tally, any Error>) {
+        lock.lock()
+        slots[i] = result
+        lock.unlock()
+    }
+
+    func all() -> [Result<ReportScan.Tally, any Error>] {
+        lock.lock()
+        defer { lock.unlock() }
+        return slots.map { $0! }
     }
 }
