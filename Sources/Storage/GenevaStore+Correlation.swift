@@ -71,8 +71,7 @@ extension GenevaStore {
             var actorsOf: [Int64: Set<Int64>] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT DISTINCT e.indicator_id, e.report, e.actor_id FROM intel_entry e
-                WHERE e.indicator_id IN (SELECT DISTINCT indicator_id FROM sighting)
-                  AND (e.report IS NOT NULL OR e.actor_id IS NOT NULL)
+                WHERE e.report IS NOT NULL OR e.actor_id IS NOT NULL
                 """) {
                 let indicator: Int64 = row[0]
                 if let report: String = row[1], !(reports[indicator]?.contains(report) ?? false) {

@@ -54,7 +54,7 @@ extension GenevaStore {
             var out: [Int64: Timestamp] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT indicator_id, MIN(valid_from) FROM intel_entry
-                WHERE valid_from > ? AND indicator_id IN (SELECT DISTINCT indicator_id FROM sighting)
+                WHERE valid_from > ?
                 GROUP BY indicator_id
                 """, arguments: [Int64.min]) {
                 out[row[0]] = Timestamp(nanoseconds: row[1])

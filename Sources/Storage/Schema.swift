@@ -145,13 +145,48 @@ enum Schema {
                 """)
         }
         migrator.registerMigration("v4-report-scan") { db in
+            // The sighting table rebuilt for speed at millions of rows:
+            // - identity (SPEC §3) as one 64-bit hash with a UNIQUE index instead of a
+            //   six-column text index (inserts compare integers; a hash collision is
+            //   resolved by probing the next value, see `GenevaStore.recordScan`);
+            // - the customer's rowid on every row, so the report reads integers only, in
+            //   time order, from one covering index (ReportScan.swift).
             try db.execute(sql: """
-                -- The customer's rowid on every sighting, so the report reads integers only,
-                -- in time order, from one covering index (GenevaStore+ReportScan.swift).
-                ALTER TABLE sighting ADD COLUMN customer_n INTEGER;
-                UPDATE sighting SET customer_n = (SELECT rowid FROM customer WHERE customer.id = sighting.customer_id);
+                CREATE TABLE sighting_v4 (
+                    id INTEGER PRIMARY KEY,
+                    indicator_id INTEGER NOT NULL REFERENCES indicator(id),
+                    customer_id TEXT NOT NULL REFERENCES customer(id),
+                    sensor TEXT NOT NULL,
+                    time INTEGER NOT NULL,
+                    evidence TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    source TEXT NOT NULL,
+                    offset INTEGER NOT NULL,
+                    observed TEXT NOT NULL,
+                    customer_n INTEGER NOT NULL,
+                    identity INTEGER NOT NULL UNIQUE
+                );
+                """)
+            let insert = try db.makeStatement(sql: """
+                INSERT INTO sighting_v4 (id, indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed, customer_n, identity)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var used = Set<Int64>()
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, s.evidence, s.key, s.source, s.offset, s.observed, c.rowid
+                FROM sighting s JOIN customer c ON c.id = s.customer_id ORDER BY s.id
+                """)
+            while let r = try rows.next() {
+                // Rows were unique by identity already: a repeated hash is a collision.
+                var h = GenevaStore.identityHash(
+                    indicatorID: r[1], customerID: r[2], sensor: r[3], evidence: r[5], key: r[6], time: r[4])
+                while !used.insert(h).inserted { h &+= 1 }
+                try insert.execute(arguments: [r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], h])
+            }
+            try db.execute(sql: """
+                DROP TABLE sighting;
+                ALTER TABLE sighting_v4 RENAME TO sighting;
                 CREATE INDEX sighting_report ON sighting(time, indicator_id, customer_n);
-                DROP INDEX sighting_time;
                 """)
         }
         return migrator

@@ -127,3 +127,26 @@ import ThreatIntel
         #expect(detail.evidence.last?.why.contains("intel report Quarterly APT report") == true)
     }
 }
+
+/// Sighting identity is stored as a 64-bit hash; a collision between two
+/// different sightings must not drop either (SPEC §3 idempotence stays exact).
+@Suite struct IdentityHashTests {
+    @Test func collidingIdentitiesAreBothKeptAndRepeatsStillAddNothing() throws {
+        let t = try TemporaryStore()
+        _ = try t.importCSV("kind,value\ndomain,a.example\ndomain,b.example\n")
+        _ = try t.store.importCustomers([Customer(id: "a", name: "A", country: CountryCode("DE")!)])
+        let s = try t.sighting("a.example", "a", "2026-03-01T10:00:00Z")
+        let h = GenevaStore.identityHash(
+            indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue, key: s.key,
+            time: s.time.nanoseconds)
+        // Another sighting (of b.example) that happens to hold s's hash.
+        try t.store.executeForTesting("""
+            INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed, customer_n, identity)
+            VALUES (?, 'a', 's1', 0, 'dns-query', 'other', 'x.pcap', 0, 'b.example', 1, ?)
+            """, arguments: [try t.indicatorID("b.example"), h])
+        #expect(try t.scan("a", [s]) == 1)
+        #expect(try t.scan("a", [s]) == 0)
+        #expect(try t.store.sightingCount() == 2)
+        #expect(try t.store.sightings(window: TimeWindow()).map(\.indicatorValue).sorted() == ["a.example", "b.example"])
+    }
+}
