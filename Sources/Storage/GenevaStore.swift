@@ -338,6 +338,7 @@ package final class GenevaStore: Sendable {
                 SELECT indicator_id, customer_id, sensor, evidence, key, time FROM sighting WHERE identity = ?
                 """)
             var inserted = 0
+            var packed: [SightingPack.Record] = []
             // Sightings normally belong to the scan's customer; others are looked up once.
             var customerRows = [scan.customerID: customerN]
             for s in sightings {
@@ -357,6 +358,9 @@ package final class GenevaStore: Sendable {
                     ])
                     if db.changesCount > 0 {
                         inserted += 1
+                        packed.append(SightingPack.Record(
+                            time: s.time.nanoseconds, sighting: db.lastInsertedRowID, indicator: Int32(truncatingIfNeeded: s.indicatorID),
+                            customer: Int32(truncatingIfNeeded: rowN!)))
                         break
                     }
                     // The hash is taken: by this very sighting (a re-scan adds nothing)
@@ -369,6 +373,7 @@ package final class GenevaStore: Sendable {
                     h &+= 1
                 }
             }
+            try SightingPack.append(db, packed)
             return inserted
         }
     }

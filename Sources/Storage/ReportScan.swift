@@ -3,9 +3,9 @@ import GRDB
 import GRDBSQLite
 import TelemetryModel
 
-/// The report's numbers in one pass over the window's sightings, read in time
-/// order from the covering index `sighting_report (time, indicator_id,
-/// customer_n)`: integers only, no join per row. Intel is loaded once into
+/// The report's numbers in one pass over the window's sightings, read from
+/// the sighting packs (`SightingPack`: fixed-width records in blobs, a few
+/// thousand per SQLite row), no join per row. Intel is loaded once into
 /// dense arrays (indicator → statements with validity, campaign, actor), and
 /// the distinct counts of SPEC §4/§6 are kept as bit matrices.
 ///
@@ -125,8 +125,29 @@ struct ReportScan: Sendable {
         var campaignCustomers: BitMatrix, campaignVictims: BitMatrix
         var campaignIndicators: PairSet
         var campaignSightings: [Int], campaignFirst: [Int64], campaignLast: [Int64]
-        /// (week index, nation-state sightings), weeks ascending.
-        var weeks: [(Int64, Int)] = []
+        /// Week index → nation-state sightings; `week`/`weekCount` cache the
+        /// current week (packs are in time order inside).
+        var weeks: [Int64: Int] = [:]
+        var week = Int64.min
+        var weekCount = 0
+
+        /// Weeks since 1970-01-05 (a Monday), floor division.
+        @inline(__always)
+        mutating func countWeek(of time: Int64) {
+            let day: Int64 = 86_400_000_000_000
+            let shifted = time - 4 * day
+            let w = shifted >= 0 ? shifted / (7 * day) : (shifted - (7 * day - 1)) / (7 * day)
+            if w != week {
+                flushWeek()
+                week = w
+            }
+            weekCount += 1
+        }
+
+        mutating func flushWeek() {
+            if weekCount > 0 { weeks[week, default: 0] += weekCount }
+            weekCount = 0
+        }
 
         init(customers: Int, victims: Int, actors: Int, countries: Int, campaigns: Int, indicators: Int) {
             campaignIndicators = PairSet(rows: campaigns, columns: indicators)
@@ -147,7 +168,7 @@ struct ReportScan: Sendable {
         }
     }
 
-    /// Two tallies of adjacent time slices (`other` later) as one.
+    /// Two tallies as one.
     static func merge(_ a: Tally, _ b: Tally) -> Tally {
         var t = a
         t.nsSightings += b.nsSightings
@@ -170,32 +191,28 @@ struct ReportScan: Sendable {
             t.campaignFirst[k] = min(t.campaignFirst[k], b.campaignFirst[k])
             t.campaignLast[k] = max(t.campaignLast[k], b.campaignLast[k])
         }
-        for w in b.weeks {
-            if let last = t.weeks.last, last.0 == w.0 {
-                t.weeks[t.weeks.count - 1].1 += w.1
-            } else {
-                t.weeks.append(w)
-            }
-        }
+        t.weeks.merge(b.weeks, uniquingKeysWith: +)
         return t
     }
 
-    /// One pass over the sightings in `[since, until)`.
-    func tally(_ db: Database, since: Int64, until: Int64, maxID: Int64 = .max) throws -> Tally {
+    /// One pass over the packs `id % workers == worker` (up to `maxPack`),
+    /// counting their sightings in `[since, until)` with id ≤ `maxSighting`.
+    func tally(
+        _ db: Database, since: Int64, until: Int64, maxPack: Int64, maxSighting: Int64, worker: Int, workers: Int
+    ) throws -> Tally {
         var t = Tally(
             customers: victimOf.count, victims: victims.count, actors: actorIDs.count, countries: actorCountries.count,
             campaigns: campaignIDs.count, indicators: entryStart.count)
-        let day: Int64 = 86_400_000_000_000
         var pairs: [(Int32, Int32)] = []
         pairs.reserveCapacity(8)
         let statement = try db.makeStatement(sql: """
-            SELECT id, time, indicator_id, customer_n FROM sighting INDEXED BY sighting_report
-            WHERE time >= ? AND time < ? AND id <= ? ORDER BY time
+            SELECT data FROM sighting_pack
+            WHERE max_time >= ? AND min_time < ? AND id <= ? AND id % ? = ?
             """)
-        try statement.setArguments([since, until, maxID])
-        // Raw stepping: GRDB's row decoding costs more than the counting
-        // itself at millions of rows. The statement is ours alone (not
-        // cached), bound above, and reset before it is released.
+        try statement.setArguments([since, until, maxPack, workers, worker])
+        // Raw stepping: the blob is read in place, without a copy. The
+        // statement is ours alone (not cached), bound above, and reset before
+        // it is released; the blob pointer is valid until the next step.
         let raw = statement.sqliteStatement
         defer { sqlite3_reset(raw) }
         while true {
@@ -204,72 +221,73 @@ struct ReportScan: Sendable {
             guard code == SQLITE_ROW else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
-            let indicator = Int(sqlite3_column_int64(raw, 2))
-            guard indicator + 1 < entryStart.count else { continue }
-            let from = Int(entryStart[indicator]), to = Int(entryStart[indicator + 1])
-            guard from < to else { continue }
-            let time = sqlite3_column_int64(raw, 1)
-            let sid = sqlite3_column_int64(raw, 0)
-            pairs.removeAll(keepingCapacity: true)
-            var cluster: Int32? = nil
-            for e in from..<to where entryFrom[e] <= time && time < entryUntil[e] {
-                var k = entryCampaign[e]
-                if k < 0 {
-                    if cluster == nil { cluster = clusterOf[sid] ?? -1 }
-                    k = cluster!
-                }
-                let pair = (k, entryActor[e])
-                if !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
+            let count = Int(sqlite3_column_bytes(raw, 0))
+            guard count > 0, let base = sqlite3_column_blob(raw, 0) else { continue }
+            let whole = SightingPack.forEach(UnsafeRawBufferPointer(start: base, count: count)) { time, sid, indicator, customerN in
+                guard time >= since, time < until, sid <= maxSighting else { return }
+                add(sid: sid, time: time, indicator: Int(indicator), customerN: Int(customerN), to: &t, pairs: &pairs)
             }
-            guard !pairs.isEmpty else { continue }
-            let customerN = sqlite3_column_type(raw, 3) == SQLITE_NULL ? -1 : sqlite3_column_int64(raw, 3)
-            guard customerN >= 0, Int(customerN) < customerIndex.count else { continue }
-            let c = Int(customerIndex[Int(customerN)])
-            guard c >= 0 else { continue }
-            let v = Int(victimOf[c])
-            var nationState = false
-            for (i, (k, a)) in pairs.enumerated() {
-                if k >= 0 {
-                    let kk = Int(k)
-                    t.campaignCustomers.insert(kk, c)
-                    t.campaignVictims.insert(kk, v)
-                    t.campaignIndicators.insert(kk, indicator)
-                    if !pairs[..<i].contains(where: { $0.0 == k }) {
-                        t.campaignSightings[kk] += 1
-                        t.campaignFirst[kk] = min(t.campaignFirst[kk], time)
-                        t.campaignLast[kk] = max(t.campaignLast[kk], time)
-                    }
-                }
-                guard a >= 0, actorCountry[Int(a)] >= 0 else { continue }
-                let g = Int(actorCountry[Int(a)])
-                nationState = true
-                t.nsCustomers.insert(0, c)
-                t.nsVictims.insert(0, v)
-                t.nsActors.insert(0, Int(a))
-                t.countryActors.insert(g, Int(a))
-                t.countryCustomers.insert(g, c)
-                t.countryVictims.insert(g, v)
-                t.victimCustomers.insert(v, c)
-                if k >= 0 {
-                    t.nsCampaigns.insert(0, Int(k))
-                    t.countryCampaigns.insert(g, Int(k))
+            if !whole { throw StorageError(.database, "a sighting pack is corrupt (\(count) bytes); the report cannot be trusted") }
+        }
+        t.flushWeek()
+        return t
+    }
+
+    /// Counts one sighting (SPEC §4 attribution at its time).
+    @inline(__always)
+    private func add(sid: Int64, time: Int64, indicator: Int, customerN: Int, to t: inout Tally, pairs: inout [(Int32, Int32)]) {
+        guard indicator >= 0, indicator + 1 < entryStart.count else { return }
+        let from = Int(entryStart[indicator]), to = Int(entryStart[indicator + 1])
+        guard from < to else { return }
+        pairs.removeAll(keepingCapacity: true)
+        var cluster: Int32? = nil
+        for e in from..<to where entryFrom[e] <= time && time < entryUntil[e] {
+            var k = entryCampaign[e]
+            if k < 0 {
+                if cluster == nil { cluster = clusterOf[sid] ?? -1 }
+                k = cluster!
+            }
+            let pair = (k, entryActor[e])
+            if !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
+        }
+        guard !pairs.isEmpty, customerN >= 0, customerN < customerIndex.count else { return }
+        let c = Int(customerIndex[customerN])
+        guard c >= 0 else { return }
+        let v = Int(victimOf[c])
+        var nationState = false
+        for (i, (k, a)) in pairs.enumerated() {
+            if k >= 0 {
+                let kk = Int(k)
+                t.campaignCustomers.insert(kk, c)
+                t.campaignVictims.insert(kk, v)
+                t.campaignIndicators.insert(kk, indicator)
+                if !pairs[..<i].contains(where: { $0.0 == k }) {
+                    t.campaignSightings[kk] += 1
+                    t.campaignFirst[kk] = min(t.campaignFirst[kk], time)
+                    t.campaignLast[kk] = max(t.campaignLast[kk], time)
                 }
             }
-            if nationState {
-                t.nsSightings += 1
-                t.nsFirst = min(t.nsFirst, time)
-                t.nsLast = max(t.nsLast, time)
-                // Weeks since 1970-01-05 (a Monday), floor division.
-                let shifted = time - 4 * day
-                let week = shifted >= 0 ? shifted / (7 * day) : (shifted - (7 * day - 1)) / (7 * day)
-                if let last = t.weeks.last, last.0 == week {
-                    t.weeks[t.weeks.count - 1].1 += 1
-                } else {
-                    t.weeks.append((week, 1))
-                }
+            guard a >= 0, actorCountry[Int(a)] >= 0 else { continue }
+            let g = Int(actorCountry[Int(a)])
+            nationState = true
+            t.nsCustomers.insert(0, c)
+            t.nsVictims.insert(0, v)
+            t.nsActors.insert(0, Int(a))
+            t.countryActors.insert(g, Int(a))
+            t.countryCustomers.insert(g, c)
+            t.countryVictims.insert(g, v)
+            t.victimCustomers.insert(v, c)
+            if k >= 0 {
+                t.nsCampaigns.insert(0, Int(k))
+                t.countryCampaigns.insert(g, Int(k))
             }
         }
-        return t
+        if nationState {
+            t.nsSightings += 1
+            t.nsFirst = min(t.nsFirst, time)
+            t.nsLast = max(t.nsLast, time)
+            t.countWeek(of: time)
+        }
     }
 
     /// Campaign rows (SPEC §6) from a tally, ordered as the SQL version
@@ -327,7 +345,8 @@ struct ReportScan: Sendable {
             lastSighting: t.nsSightings > 0 ? Timestamp(nanoseconds: t.nsLast) : nil, totals: totals, byActorCountry: byCountry,
             campaigns: campaignRows(t), coverage: coverage)
         report.byVictimCountry = byVictim
-        report.sightingsPerWeek = t.weeks.map { .init(weekStart: Timestamp(nanoseconds: $0.0 * 7 * day + 4 * day), sightings: $0.1) }
+        report.sightingsPerWeek = t.weeks.sorted { $0.key < $1.key }
+            .map { .init(weekStart: Timestamp(nanoseconds: $0.key * 7 * day + 4 * day), sightings: $0.value) }
         return report
     }
 }
@@ -430,33 +449,27 @@ extension String {
 }
 
 extension GenevaStore {
-    /// The window's tally, counted in time slices on all cores and merged in
-    /// time order. The slices read in separate transactions; they see the
-    /// same data because sightings are only ever added and each slice counts
-    /// only those up to the highest id the first read saw (intel and clusters
-    /// come from that first read too).
+    /// The window's tally, counted from the sighting packs by one worker
+    /// per core and merged. The workers read in separate transactions; they
+    /// count the same data because sightings are only ever added and each
+    /// worker stops at the highest pack and sighting ids the first read saw
+    /// (intel and clusters come from that first read too).
     func reportScan(window: TimeWindow) throws(StorageError) -> (ReportScan, ReportScan.Tally, NationStateReport.Coverage) {
         let since = window.since?.nanoseconds ?? .min, until = window.until?.nanoseconds ?? .max
         do {
             let (scan, bounds, coverage) = try pool.read { db in
                 (try ReportScan(db),
-                 try Row.fetchOne(db, sql: "SELECT MIN(time), MAX(time), MAX(id) FROM sighting WHERE time >= ? AND time < ?", arguments: [since, until]),
+                 try Row.fetchOne(db, sql: "SELECT (SELECT MAX(id) FROM sighting_pack), (SELECT MAX(id) FROM sighting)"),
                  try GenevaStore.coverage(db, arguments: GenevaStore.windowArguments(window)))
             }
-            let lo: Int64? = bounds?[0], hi: Int64? = bounds?[1]
-            let maxID: Int64 = bounds?[2] ?? 0
-            let edges: [Int64]
-            if let lo, let hi, hi > lo {
-                let slices = UInt64(max(1, min(8, ProcessInfo.processInfo.activeProcessorCount * 2)))
-                let step = UInt64(bitPattern: hi &- lo) / slices
-                edges = [since] + (1..<slices).map { lo &+ Int64(bitPattern: step &* $0) } + [until]
-            } else {
-                edges = [since, until]
-            }
-            let results = SliceResults(count: edges.count - 1)
-            DispatchQueue.concurrentPerform(iterations: edges.count - 1) { i in
+            let maxPack: Int64 = bounds?[0] ?? 0, maxSighting: Int64 = bounds?[1] ?? 0
+            let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
+            let results = SliceResults(count: workers)
+            DispatchQueue.concurrentPerform(iterations: workers) { i in
                 do {
-                    let tally = try pool.read { db in try scan.tally(db, since: edges[i], until: edges[i + 1], maxID: maxID) }
+                    let tally = try pool.read { db in
+                        try scan.tally(db, since: since, until: until, maxPack: maxPack, maxSighting: maxSighting, worker: i, workers: workers)
+                    }
                     results.set(i, .success(tally))
                 } catch {
                     results.set(i, .failure(error))

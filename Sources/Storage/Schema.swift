@@ -189,6 +189,31 @@ enum Schema {
                 CREATE INDEX sighting_report ON sighting(time, indicator_id, customer_n);
                 """)
         }
+        migrator.registerMigration("v5-sighting-packs") { db in
+            try db.execute(sql: """
+                -- The report's compact copy of the sightings (SightingPack.swift).
+                CREATE TABLE sighting_pack (
+                    id INTEGER PRIMARY KEY,
+                    min_time INTEGER NOT NULL,
+                    max_time INTEGER NOT NULL,
+                    rows INTEGER NOT NULL,
+                    data BLOB NOT NULL
+                );
+                -- The report reads packs; the time index serves `sightings` windows.
+                DROP INDEX sighting_report;
+                CREATE INDEX sighting_time ON sighting(time);
+                """)
+            var batch: [SightingPack.Record] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT time, id, indicator_id, customer_n FROM sighting ORDER BY time, id")
+            while let r = try rows.next() {
+                batch.append(SightingPack.Record(time: r[0], sighting: r[1], indicator: Int32(r[2] as Int64), customer: Int32(r[3] as Int64)))
+                if batch.count == SightingPack.rowsPerPack {
+                    try SightingPack.append(db, batch)
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            try SightingPack.append(db, batch)
+        }
         return migrator
     }
 }

@@ -53,7 +53,8 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
 do {
-    var result: [(String, String)] = [("sightings", String(total))]
+    var result: [(String, String)] = []
+    if !reportOnly { result.append(("sightings", String(total))) }
     if !reportOnly {
         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         let store = try GenevaStore(path: path)
@@ -93,8 +94,6 @@ do {
             while written < total {
                 var sightings: [Sighting] = []
                 sightings.reserveCapacity(batch)
-                let customer = "cust\(file % 5000)"
-                _ = customer
                 for _ in 0..<min(batch, total - written) {
                     let value: String
                     let cust: Int
@@ -130,6 +129,7 @@ do {
         result += [("correlate_seconds", String(format: "%.1f", correlate)), ("clustered_campaigns", String(summary!.campaigns))]
     }
     let store = try GenevaStore(path: path)
+    if reportOnly { result.append(("sightings", String(try store.sightingCount()))) }
     var report: NationStateReport? = nil
     var times: [Double] = []
     for _ in 0..<3 { times.append(try seconds { report = try store.nationStateReport(window: TimeWindow()) }) }

@@ -1,0 +1,90 @@
+import Foundation
+import GRDB
+
+/// The report's copy of the sightings: blobs of fixed-width records in the
+/// `sighting_pack` table, written in the same transaction as the sightings
+/// they copy (so a kill leaves both or neither). Reading a million sightings
+/// from packs costs a few milliseconds of SQLite; reading them row by row
+/// from an index costs a quarter of a second (docs/performance.md).
+///
+/// Record, 24 bytes little-endian: time (Int64 ns), sighting id (Int64),
+/// indicator id (Int32), customer rowid (Int32). Records in a pack are in
+/// time order; `min_time`/`max_time` bound them.
+enum SightingPack {
+    struct Record: Equatable, Sendable {
+        var time: Int64
+        var sighting: Int64
+        var indicator: Int32
+        var customer: Int32
+    }
+
+    static let recordSize = 24
+    /// Rows per pack: 192 KiB blobs.
+    static let rowsPerPack = 8192
+
+    static func encode(_ records: some Collection<Record>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(records.count * recordSize)
+        func put<T: FixedWidthInteger>(_ v: T) {
+            withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) }
+        }
+        for r in records {
+            put(r.time)
+            put(r.sighting)
+            put(r.indicator)
+            put(r.customer)
+        }
+        return out
+    }
+
+    /// Calls `body` for each record of a blob. A blob whose length is not a
+    /// whole number of records is corrupt: nothing is read from it and the
+    /// function returns false.
+    @inline(__always)
+    static func forEach(_ bytes: UnsafeRawBufferPointer, _ body: (Int64, Int64, Int32, Int32) -> Void) -> Bool {
+        guard bytes.count % recordSize == 0 else { return false }
+        var offset = 0
+        // Invariant: offset + recordSize <= bytes.count for every load below
+        // (count is a multiple of recordSize and offset steps by it).
+        while offset < bytes.count {
+            let time = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
+            let sighting = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self))
+            let indicator = Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: Int32.self))
+            let customer = Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 20, as: Int32.self))
+            body(time, sighting, indicator, customer)
+            offset += recordSize
+        }
+        return true
+    }
+
+    static func decode(_ bytes: [UInt8]) -> [Record] {
+        var out: [Record] = []
+        _ = bytes.withUnsafeBytes { raw in
+            forEach(raw) { out.append(Record(time: $0, sighting: $1, indicator: $2, customer: $3)) }
+        }
+        return out
+    }
+
+    /// Appends new sightings: first fills the newest pack up to
+    /// `rowsPerPack`, then writes full packs.
+    static func append(_ db: Database, _ records: [Record]) throws {
+        guard !records.isEmpty else { return }
+        var pending = records.sorted { ($0.time, $0.sighting) < ($1.time, $1.sighting) }[...]
+        if let last = try Row.fetchOne(db, sql: "SELECT id, rows, data FROM sighting_pack ORDER BY id DESC LIMIT 1"),
+           (last[1] as Int) < rowsPerPack {
+            let take = min(rowsPerPack - (last[1] as Int), pending.count)
+            let merged = (decode([UInt8](last[2] as Data)) + pending.prefix(take)).sorted { ($0.time, $0.sighting) < ($1.time, $1.sighting) }
+            try db.execute(
+                sql: "UPDATE sighting_pack SET min_time = ?, max_time = ?, rows = ?, data = ? WHERE id = ?",
+                arguments: [merged.first!.time, merged.last!.time, merged.count, Data(encode(merged)), last[0] as Int64])
+            pending = pending.dropFirst(take)
+        }
+        while !pending.isEmpty {
+            let chunk = pending.prefix(rowsPerPack)
+            try db.execute(
+                sql: "INSERT INTO sighting_pack (min_time, max_time, rows, data) VALUES (?, ?, ?, ?)",
+                arguments: [chunk.first!.time, chunk.last!.time, chunk.count, Data(encode(chunk))])
+            pending = pending.dropFirst(chunk.count)
+        }
+    }
+}
