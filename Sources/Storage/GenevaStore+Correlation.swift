@@ -30,6 +30,24 @@ extension GenevaStore {
         }
     }
 
+    /// Rebuilds the clustered campaigns when sightings stored since the last
+    /// correlation include any without an intel campaign (only those can
+    /// change a cluster); returns nil when nothing needed doing. `scan` calls
+    /// this after each file set, so scans of intel-campaign traffic do not pay
+    /// for a rebuild.
+    package func correlateIfNeeded() throws(StorageError) -> CorrelationSummary? {
+        let needed = try read { db -> Bool in
+            let last = Int64(try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'correlation.last_sighting'") ?? "") ?? 0
+            return try Bool.fetchOne(db, sql: """
+                SELECT 1 FROM sighting s WHERE s.id > ?
+                  AND NOT EXISTS (SELECT 1 FROM intel_entry e WHERE e.indicator_id = s.indicator_id AND e.campaign_id IS NOT NULL
+                                  AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until))
+                LIMIT 1
+                """, arguments: [last]) ?? false
+        }
+        return needed ? try correlate() : nil
+    }
+
     /// Rebuilds every clustered campaign from the stored sightings in one
     /// transaction (SPEC §4): an interrupted run leaves the previous
     /// campaigns. Ids depend only on the data, so a rebuild from the same
@@ -80,6 +98,11 @@ extension GenevaStore {
                 if let actor: Int64 = row[2] { actorsOf[indicator, default: []].insert(actor) }
             }
 
+            try db.execute(
+                sql: """
+                    INSERT INTO setting (name, value) VALUES ('correlation.last_sighting', (SELECT COALESCE(MAX(id), 0) FROM sighting))
+                    ON CONFLICT(name) DO UPDATE SET value = excluded.value
+                    """)
             let clusterer = Clusterer(parameters: parameters)
             let clusters = clusterer.cluster(inputs, reports: reports)
 

@@ -8,11 +8,17 @@ extension GenevaStore {
     /// campaign's actor never makes its sightings nation-state ones), and
     /// the nation-state ones (`ns`: actor with a country). Shared by the
     /// report and `sightings`, so both apply SPEC §4 the same way.
-    static let attributedCTE = """
+    static let attributedCTE = attributedCTE(filter: "")
+
+    /// `attributedCTE` over fewer sightings: `filter` is ANDed to the window
+    /// condition on `sighting s` (the attributions of the remaining ones do
+    /// not change).
+    static func attributedCTE(filter: String) -> String {
+        """
         WITH s AS (
             SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, c.country AS victim
             FROM sighting s JOIN customer c ON c.id = s.customer_id
-            WHERE s.time >= :since AND s.time < :until
+            WHERE s.time >= :since AND s.time < :until\(filter)
         ),
         e AS (
             SELECT DISTINCT s.id AS sid, s.indicator_id, s.customer_id, s.time, s.victim,
@@ -29,6 +35,7 @@ extension GenevaStore {
             WHERE a.country IS NOT NULL
         )
         """
+    }
 
     /// Counts per SPEC §4 for `window`: one pass over the window's sightings
     /// (`ReportScan`).

@@ -7,20 +7,59 @@ extension GenevaStore {
     /// Sightings in `window`, oldest first, optionally of one customer and/or
     /// attributed to one campaign (by its id).
     package func sightings(window: TimeWindow, customerID: String? = nil, campaignID: String? = nil) throws(StorageError) -> [SightingRow] {
-        let windowArguments = GenevaStore.windowArguments(window)
-        var arguments = windowArguments
-        var customerClause = ""
+        let (arguments, filter) = GenevaStore.sightingFilter(window: window, customerID: customerID, campaignID: campaignID)
+        return try read { db in
+            // Attributions computed from the intel in memory (as the report does),
+            // not joined per row.
+            let scan = try ReportScan(db)
+            return try Row.fetchAll(db, sql: """
+                SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
+                       i.kind, i.value, i.id
+                FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
+                WHERE s.time >= :since AND s.time < :until\(filter)
+                ORDER BY s.time, s.id
+                """, arguments: arguments).compactMap { row -> SightingRow? in
+                let found = scan.attributions(sid: row[0], time: row[1], indicator: Int(row[12] as Int64))
+                if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
+                let country: String = row[3]
+                return SightingRow(
+                    id: row[0], time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
+                    sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
+                    indicatorID: row[12], indicatorKind: row[10], indicatorValue: row[11], attributions: found)
+            }
+        }
+    }
+
+    /// The window, customer and campaign conditions on `sighting s`.
+    static func sightingFilter(window: TimeWindow, customerID: String?, campaignID: String?) -> (StatementArguments, String) {
+        var arguments = GenevaStore.windowArguments(window)
+        var filter = ""
         if let customerID {
-            customerClause = " AND s.customer_id = :customer"
+            filter += " AND s.customer_id = :customer"
             _ = arguments.append(contentsOf: ["customer": customerID])
         }
+        if let campaignID {
+            // Only sightings that can be in the campaign: of its intel indicators, or clustered into it.
+            filter += """
+                 AND (s.indicator_id IN (SELECT e.indicator_id FROM intel_entry e JOIN campaign cp ON cp.id = e.campaign_id WHERE cp.key = :campaignKey)
+                      OR s.id IN (SELECT cs.sighting_id FROM cluster_sighting cs JOIN campaign cp ON cp.id = cs.campaign_id WHERE cp.key = :campaignKey))
+                """
+            _ = arguments.append(contentsOf: ["campaignKey": campaignID])
+        }
+        return (arguments, filter)
+    }
+
+    /// `sightings` with attributions from `attributedCTE` in SQL: the
+    /// definition, the differential test's oracle (slow at millions of rows).
+    package func sightingsSQL(window: TimeWindow, customerID: String? = nil, campaignID: String? = nil) throws(StorageError) -> [SightingRow] {
+        let (arguments, filter) = GenevaStore.sightingFilter(window: window, customerID: customerID, campaignID: campaignID)
         return try read { db in
             var attributions: [Int64: [SightingRow.Attribution]] = [:]
-            for row in try Row.fetchAll(db, sql: GenevaStore.attributedCTE + """
+            for row in try Row.fetchAll(db, sql: GenevaStore.attributedCTE(filter: filter) + """
                 SELECT DISTINCT e.sid, a.name, a.country, cp.key, cp.name
                 FROM e LEFT JOIN campaign cp ON cp.id = e.campaign_id LEFT JOIN actor a ON a.id = e.actor_id
                 ORDER BY e.sid, a.name, cp.key
-                """, arguments: windowArguments) {
+                """, arguments: arguments) {
                 let country: String? = row[2]
                 let attribution = SightingRow.Attribution(
                     actor: row[1], actorCountry: country.flatMap(CountryCode.init), campaignID: row[3], campaignName: row[4])
@@ -31,7 +70,7 @@ extension GenevaStore {
                 SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
                        i.kind, i.value, i.id
                 FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
-                WHERE s.time >= :since AND s.time < :until\(customerClause)
+                WHERE s.time >= :since AND s.time < :until\(filter)
                 ORDER BY s.time, s.id
                 """, arguments: arguments).compactMap { row -> SightingRow? in
                 let found = attributions[row[0]] ?? []

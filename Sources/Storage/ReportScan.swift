@@ -290,6 +290,41 @@ struct ReportScan: Sendable {
         }
     }
 
+    /// One sighting's attributions as `attributedCTE`'s `e` rows give them
+    /// (distinct campaign/actor pairs valid at its time, without the empty
+    /// pair), ordered as `sightings` orders them: by actor name (NOCASE,
+    /// none first), then campaign id.
+    func attributions(sid: Int64, time: Int64, indicator: Int) -> [SightingRow.Attribution] {
+        guard indicator >= 0, indicator + 1 < entryStart.count else { return [] }
+        var pairs: [(Int32, Int32)] = []
+        var cluster: Int32? = nil
+        for e in Int(entryStart[indicator])..<Int(entryStart[indicator + 1]) where entryFrom[e] <= time && time < entryUntil[e] {
+            var k = entryCampaign[e]
+            if k < 0 {
+                if cluster == nil { cluster = clusterOf[sid] ?? -1 }
+                k = cluster!
+            }
+            let pair = (k, entryActor[e])
+            if (pair.0 >= 0 || pair.1 >= 0) && !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
+        }
+        return pairs.map { k, a in
+            SightingRow.Attribution(
+                actor: a >= 0 ? actorNames[Int(a)] : nil,
+                actorCountry: a >= 0 && actorCountry[Int(a)] >= 0 ? CountryCode(actorCountries[Int(actorCountry[Int(a)])]) : nil,
+                campaignID: k >= 0 ? campaignKeys[Int(k)] : nil, campaignName: k >= 0 ? campaignNames[Int(k)] : nil)
+        }.sorted { x, y in
+            let ax = x.actor.map { ($0.asciiLowercased, $0) }, ay = y.actor.map { ($0.asciiLowercased, $0) }
+            if ax?.0 != ay?.0 || ax?.1 != ay?.1 {
+                guard let ax else { return true }
+                guard let ay else { return false }
+                return ax < ay
+            }
+            guard let kx = x.campaignID else { return y.campaignID != nil }
+            guard let ky = y.campaignID else { return false }
+            return kx < ky
+        }
+    }
+
     /// Campaign rows (SPEC §6) from a tally, ordered as the SQL version
     /// orders them: most customers first, then first seen, then id.
     func campaignRows(_ t: Tally, actorCountryFilter: String? = nil, key: String? = nil) -> [NationStateReport.CampaignRow] {

@@ -48,8 +48,9 @@ struct ScanCommand: ParsableCommand {
         defer {
             if newSightings > 0 {
                 do {
-                    let c = try db.correlate()
-                    print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
+                    if let c = try db.correlateIfNeeded() {
+                        print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
+                    }
                 } catch {
                     warn("correlation failed (run `geneva correlate`): \(error.description)")
                 }

@@ -99,6 +99,17 @@ import ThreatIntel
         #expect(known.evidence[0].why.contains("intel.csv"))
     }
 
+    /// `scan` correlates only when new sightings can change a cluster.
+    @Test func correlationRunsOnlyWhenNewSightingsLackAnIntelCampaign() throws {
+        let t = try scenario()
+        #expect(try t.store.correlateIfNeeded() != nil)
+        #expect(try t.store.correlateIfNeeded() == nil)
+        _ = try t.scan("x1", [try t.sighting("intel-campaign.example", "x1", "2026-04-01T10:00:00Z")])
+        #expect(try t.store.correlateIfNeeded() == nil)
+        _ = try t.scan("x1", [try t.sighting("a1.example", "x1", "2026-04-01T11:00:00Z")])
+        #expect(try t.store.correlateIfNeeded()?.sightings == 11)
+    }
+
     @Test func stixReportLinksIndicatorsAcrossCustomers() throws {
         let t = try TemporaryStore()
         let bundle = """

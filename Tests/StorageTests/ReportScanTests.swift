@@ -58,6 +58,11 @@ import ThreatIntel
             let sql = try t.store.nationStateReportSQL(window: window)
             #expect(fast == sql, "window \(window)")
             #expect(try t.store.campaigns(window: window) == (try t.store.campaignsSQL(window: window)))
+            #expect(try t.store.sightings(window: window) == (try t.store.sightingsSQL(window: window)))
+            for campaign in try t.store.campaigns(window: window).prefix(3) {
+                #expect(try t.store.sightings(window: window, campaignID: campaign.id) == (try t.store.sightingsSQL(window: window, campaignID: campaign.id)))
+            }
+            #expect(try t.store.sightings(window: window, customerID: "c3") == (try t.store.sightingsSQL(window: window, customerID: "c3")))
             for country in ["RU", "CN", "IR", "US"] {
                 let code = CountryCode(country)!
                 #expect(try t.store.campaigns(window: window, actorCountry: code) == (try t.store.campaignsSQL(window: window, actorCountry: code)))
