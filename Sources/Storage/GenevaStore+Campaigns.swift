@@ -30,24 +30,21 @@ extension GenevaStore {
     /// The campaign with id (key) `id`, or nil when it has no sighting in `window`
     /// or does not exist.
     package func campaign(id: String, window: TimeWindow) throws(StorageError) -> CampaignDetail? {
-        let arguments = GenevaStore.windowArguments(window)
         let (scan, tally, _) = try reportScan(window: window)
-        let found: (NationStateReport.CampaignRow, [Int64: (reason: String, why: String, via: Int64?)])? = try read { db in
+        let found: (NationStateReport.CampaignRow, [Int64: (reason: String, why: String, via: Int64?)], [Int64: [(from: Int64, until: Int64, source: String)]])? = try read { db in
             guard let row = scan.campaignRows(tally, key: id).first,
                   let campaignID = try Int64.fetchOne(db, sql: "SELECT id FROM campaign WHERE key = ?", arguments: [id])
             else { return nil }
             var why: [Int64: (reason: String, why: String, via: Int64?)] = [:]
+            var intelSources: [Int64: [(from: Int64, until: Int64, source: String)]] = [:]
             if row.origin == .intel {
+                // The campaign's statements (intel-sized), matched to each sighting below.
                 for r in try Row.fetchAll(db, sql: """
-                    SELECT s.id, i.kind, i.value, group_concat(DISTINCT src.name)
-                    FROM sighting s JOIN indicator i ON i.id = s.indicator_id
-                    JOIN intel_entry e ON e.indicator_id = s.indicator_id AND e.campaign_id = :campaign
-                        AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until)
-                    JOIN intel_source src ON src.id = e.source_id
-                    WHERE s.time >= :since AND s.time < :until
-                    GROUP BY s.id
-                    """, arguments: arguments + ["campaign": campaignID]) {
-                    why[r[0]] = ("intel", "intel (\(r[3] as String)) puts \(r[1] as String) \(r[2] as String) in this campaign, valid at the sighting's time", nil)
+                    SELECT e.indicator_id, e.valid_from, e.valid_until, src.name
+                    FROM intel_entry e JOIN intel_source src ON src.id = e.source_id
+                    WHERE e.campaign_id = ?
+                    """, arguments: [campaignID]) {
+                    intelSources[r[0], default: []].append((r[1], (r[2] as Int64?) ?? .max, r[3]))
                 }
             } else {
                 for r in try Row.fetchAll(db, sql: """
@@ -66,10 +63,20 @@ extension GenevaStore {
                     why[r[0]] = (reason, text, via)
                 }
             }
-            return (row, why)
+            return (row, why, intelSources)
         }
-        guard let (row, why) = found else { return nil }
+        guard let (row, why, intelSources) = found else { return nil }
         let evidence = try sightings(window: window, campaignID: id).map { s in
+            if row.origin == .intel {
+                var names: [String] = []
+                for e in intelSources[s.indicatorID] ?? [] where e.from <= s.time.nanoseconds && s.time.nanoseconds < e.until && !names.contains(e.source) {
+                    names.append(e.source)
+                }
+                return CampaignDetail.Evidence(
+                    sighting: s, reason: "intel",
+                    why: "intel (\(names.sorted().joined(separator: ","))) puts \(s.indicatorKind) \(s.indicatorValue) in this campaign, valid at the sighting's time",
+                    via: nil)
+            }
             let w = why[s.id] ?? ("unexplained", "no stored link (run `geneva correlate`)", nil)
             return CampaignDetail.Evidence(sighting: s, reason: w.reason, why: w.why, via: w.via)
         }

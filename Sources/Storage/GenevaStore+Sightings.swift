@@ -7,18 +7,11 @@ extension GenevaStore {
     /// Sightings in `window`, oldest first, optionally of one customer and/or
     /// attributed to one campaign (by its id).
     package func sightings(window: TimeWindow, customerID: String? = nil, campaignID: String? = nil) throws(StorageError) -> [SightingRow] {
-        let (arguments, filter) = GenevaStore.sightingFilter(window: window, customerID: customerID, campaignID: campaignID)
-        return try read { db in
+        try read { db in
             // Attributions computed from the intel in memory (as the report does),
             // not joined per row.
             let scan = try ReportScan(db)
-            return try Row.fetchAll(db, sql: """
-                SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
-                       i.kind, i.value, i.id
-                FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
-                WHERE s.time >= :since AND s.time < :until\(filter)
-                ORDER BY s.time, s.id
-                """, arguments: arguments).compactMap { row -> SightingRow? in
+            func makeRow(_ row: Row) -> SightingRow? {
                 let found = scan.attributions(sid: row[0], time: row[1], indicator: Int(row[12] as Int64))
                 if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
                 let country: String = row[3]
@@ -27,6 +20,44 @@ extension GenevaStore {
                     sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
                     indicatorID: row[12], indicatorKind: row[10], indicatorValue: row[11], attributions: found)
             }
+            let select = """
+                SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
+                       i.kind, i.value, i.id
+                FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
+                """
+            guard customerID != nil || campaignID != nil else {
+                return try Row.fetchAll(db, sql: select + " WHERE s.time >= ? AND s.time < ? ORDER BY s.time, s.id",
+                                        arguments: [window.since?.nanoseconds ?? .min, window.until?.nanoseconds ?? .max]).compactMap(makeRow)
+            }
+            // A customer's or a campaign's sightings: found by scanning the packs
+            // (no per-customer or per-indicator index to slow ingest down), then
+            // read by id.
+            var customerN: Int32? = nil
+            if let customerID {
+                guard let n = try Int64.fetchOne(db, sql: "SELECT rowid FROM customer WHERE id = ?", arguments: [customerID]) else { return [] }
+                customerN = Int32(truncatingIfNeeded: n)
+            }
+            var indicators: Set<Int32>? = nil
+            var clustered: Set<Int64> = []
+            if let campaignID {
+                indicators = Set(try Int64.fetchAll(db, sql: """
+                    SELECT DISTINCT e.indicator_id FROM intel_entry e JOIN campaign cp ON cp.id = e.campaign_id WHERE cp.key = ?
+                    """, arguments: [campaignID]).map { Int32(truncatingIfNeeded: $0) })
+                clustered = Set(try Int64.fetchAll(db, sql: """
+                    SELECT cs.sighting_id FROM cluster_sighting cs JOIN campaign cp ON cp.id = cs.campaign_id WHERE cp.key = ?
+                    """, arguments: [campaignID]))
+            }
+            let ids = try SightingPack.sightingIDs(
+                db, since: window.since?.nanoseconds ?? .min, until: window.until?.nanoseconds ?? .max,
+                customer: customerN, indicators: indicators, orSightings: clustered)
+            var rows: [SightingRow] = []
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(start + 500, ids.count)]
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                rows += try Row.fetchAll(db, sql: select + " WHERE s.id IN (\(marks))", arguments: StatementArguments(Array(chunk)))
+                    .compactMap(makeRow)
+            }
+            return rows.sorted { ($0.time, $0.id) < ($1.time, $1.id) }
         }
     }
 

@@ -65,6 +65,29 @@ enum SightingPack {
         return out
     }
 
+    /// Ids of the sightings in `[since, until)` of customer rowid `customer`
+    /// (if given) whose indicator is in `indicators` or whose id is in
+    /// `orSightings` (if `indicators` is given).
+    static func sightingIDs(
+        _ db: Database, since: Int64, until: Int64, customer: Int32?, indicators: Set<Int32>?, orSightings: Set<Int64>
+    ) throws -> [Int64] {
+        var ids: [Int64] = []
+        let rows = try Row.fetchCursor(db, sql: "SELECT data FROM sighting_pack WHERE max_time >= ? AND min_time < ?", arguments: [since, until])
+        while let row = try rows.next() {
+            let data: Data = row[0]
+            let whole = data.withUnsafeBytes { raw in
+                forEach(raw) { time, sid, indicator, customerN in
+                    guard time >= since, time < until else { return }
+                    if let customer, customerN != customer { return }
+                    if let indicators, !indicators.contains(indicator) && !orSightings.contains(sid) { return }
+                    ids.append(sid)
+                }
+            }
+            if !whole { throw StorageError(.database, "a sighting pack is corrupt (\(data.count) bytes)") }
+        }
+        return ids
+    }
+
     /// Appends new sightings: first fills the newest pack up to
     /// `rowsPerPack`, then writes full packs.
     static func append(_ db: Database, _ records: [Record]) throws {
