@@ -12,19 +12,9 @@ extension GenevaStore {
             // not joined per row.
             let scan = try ReportScan(db)
             func makeRow(_ row: Row) -> SightingRow? {
-                let found = scan.attributions(sid: row[0], time: row[1], indicator: Int(row[12] as Int64))
-                if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
-                let country: String = row[3]
-                return SightingRow(
-                    id: row[0], time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
-                    sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
-                    indicatorID: row[12], indicatorKind: row[10], indicatorValue: row[11], attributions: found)
+                GenevaStore.sightingRow(row, campaignID: campaignID) { scan.attributions(sid: $0, time: $1, indicator: Int($2)) }
             }
-            let select = """
-                SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
-                       i.kind, i.value, i.id
-                FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
-                """
+            let select = GenevaStore.sightingSelect
             guard customerID != nil || campaignID != nil else {
                 return try Row.fetchAll(db, sql: select + " WHERE s.time >= ? AND s.time < ? ORDER BY s.time, s.id",
                                         arguments: [window.since?.nanoseconds ?? .min, window.until?.nanoseconds ?? .max]).compactMap(makeRow)
@@ -97,22 +87,35 @@ extension GenevaStore {
                 guard attribution.actor != nil || attribution.campaignID != nil else { continue }
                 attributions[row[0], default: []].append(attribution)
             }
-            return try Row.fetchAll(db, sql: """
-                SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
-                       i.kind, i.value, i.id
-                FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
-                WHERE s.time >= :since AND s.time < :until\(filter)
+            return try Row.fetchAll(db, sql: GenevaStore.sightingSelect + """
+                 WHERE s.time >= :since AND s.time < :until\(filter)
                 ORDER BY s.time, s.id
-                """, arguments: arguments).compactMap { row -> SightingRow? in
-                let found = attributions[row[0]] ?? []
-                if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
-                let country: String = row[3]
-                return SightingRow(
-                    id: row[0], time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
-                    sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
-                    indicatorID: row[12], indicatorKind: row[10], indicatorValue: row[11], attributions: found)
+                """, arguments: arguments).compactMap { row in
+                GenevaStore.sightingRow(row, campaignID: campaignID) { sid, _, _ in attributions[sid] ?? [] }
             }
         }
+    }
+
+    /// The columns `sightingRow` reads.
+    static let sightingSelect = """
+        SELECT s.id, s.time, s.customer_id, c.country, s.sensor, s.evidence, s.key, s.source, s.offset, s.observed,
+               i.kind, i.value, i.id
+        FROM sighting s JOIN customer c ON c.id = s.customer_id JOIN indicator i ON i.id = s.indicator_id
+        """
+
+    /// One row of `sightingSelect` with its attributions (sighting id, time,
+    /// indicator id → attributions); nil when `campaignID` is given and
+    /// not among them.
+    static func sightingRow(
+        _ row: Row, campaignID: String?, attributions: (Int64, Int64, Int64) -> [SightingRow.Attribution]
+    ) -> SightingRow? {
+        let found = attributions(row[0], row[1], row[12])
+        if let campaignID, !found.contains(where: { $0.campaignID == campaignID }) { return nil }
+        let country: String = row[3]
+        return SightingRow(
+            id: row[0], time: Timestamp(nanoseconds: row[1]), customerID: row[2], customerCountry: CountryCode(country),
+            sensor: row[4], evidence: row[5], key: row[6], source: row[7], offset: row[8], observed: row[9],
+            indicatorID: row[12], indicatorKind: row[10], indicatorValue: row[11], attributions: found)
     }
 }
 

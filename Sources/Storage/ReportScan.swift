@@ -233,15 +233,15 @@ struct ReportScan: Sendable {
         return t
     }
 
-    /// Counts one sighting (SPEC §4 attribution at its time).
+    /// The distinct (campaign, actor) pairs (dense indices, -1 for none) of
+    /// the statements valid at `time`: `attributedCTE`'s `e` rows of one
+    /// sighting. Empty when no statement is valid then.
     @inline(__always)
-    private func add(sid: Int64, time: Int64, indicator: Int, customerN: Int, to t: inout Tally, pairs: inout [(Int32, Int32)]) {
-        guard indicator >= 0, indicator + 1 < entryStart.count else { return }
-        let from = Int(entryStart[indicator]), to = Int(entryStart[indicator + 1])
-        guard from < to else { return }
+    private func attributionPairs(sid: Int64, time: Int64, indicator: Int, into pairs: inout [(Int32, Int32)]) {
         pairs.removeAll(keepingCapacity: true)
+        guard indicator >= 0, indicator + 1 < entryStart.count else { return }
         var cluster: Int32? = nil
-        for e in from..<to where entryFrom[e] <= time && time < entryUntil[e] {
+        for e in Int(entryStart[indicator])..<Int(entryStart[indicator + 1]) where entryFrom[e] <= time && time < entryUntil[e] {
             var k = entryCampaign[e]
             if k < 0 {
                 if cluster == nil { cluster = clusterOf[sid] ?? -1 }
@@ -250,6 +250,12 @@ struct ReportScan: Sendable {
             let pair = (k, entryActor[e])
             if !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
         }
+    }
+
+    /// Counts one sighting (SPEC §4 attribution at its time).
+    @inline(__always)
+    private func add(sid: Int64, time: Int64, indicator: Int, customerN: Int, to t: inout Tally, pairs: inout [(Int32, Int32)]) {
+        attributionPairs(sid: sid, time: time, indicator: indicator, into: &pairs)
         guard !pairs.isEmpty, customerN >= 0, customerN < customerIndex.count else { return }
         let c = Int(customerIndex[customerN])
         guard c >= 0 else { return }
@@ -295,19 +301,9 @@ struct ReportScan: Sendable {
     /// pair), ordered as `sightings` orders them: by actor name (NOCASE,
     /// none first), then campaign id.
     func attributions(sid: Int64, time: Int64, indicator: Int) -> [SightingRow.Attribution] {
-        guard indicator >= 0, indicator + 1 < entryStart.count else { return [] }
         var pairs: [(Int32, Int32)] = []
-        var cluster: Int32? = nil
-        for e in Int(entryStart[indicator])..<Int(entryStart[indicator + 1]) where entryFrom[e] <= time && time < entryUntil[e] {
-            var k = entryCampaign[e]
-            if k < 0 {
-                if cluster == nil { cluster = clusterOf[sid] ?? -1 }
-                k = cluster!
-            }
-            let pair = (k, entryActor[e])
-            if (pair.0 >= 0 || pair.1 >= 0) && !pairs.contains(where: { $0 == pair }) { pairs.append(pair) }
-        }
-        return pairs.map { k, a in
+        attributionPairs(sid: sid, time: time, indicator: indicator, into: &pairs)
+        return pairs.filter { $0.0 >= 0 || $0.1 >= 0 }.map { k, a in
             SightingRow.Attribution(
                 actor: a >= 0 ? actorNames[Int(a)] : nil,
                 actorCountry: a >= 0 && actorCountry[Int(a)] >= 0 ? CountryCode(actorCountries[Int(actorCountry[Int(a)])]) : nil,
