@@ -151,7 +151,7 @@ package struct PacketDecoder: Sendable {
                 etherType = inner
             }
             return decodeNetwork(etherType: etherType, reader.rest)
-        case LinkType.raw, LinkType.ipv4, LinkType.ipv6, _ where LinkType.rawAlternatives.contains(linkType):
+        case let raw where [LinkType.raw, LinkType.ipv4, LinkType.ipv6].contains(raw) || LinkType.rawAlternatives.contains(raw):
             guard let first = reader.peekUInt8() else { return .other }
             return decodeNetwork(etherType: first >> 4 == 6 ? 0x86DD : 0x0800, reader.rest)
         case LinkType.null, LinkType.loop:

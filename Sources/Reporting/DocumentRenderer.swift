@@ -25,10 +25,10 @@ extension ReportRenderer {
             for r in report.byVictimCountry { out += "| \(r.country.code) | \(r.customers) |\n" }
         }
         if !report.campaigns.isEmpty {
-            out += "\n## Campaigns\n\n| id | name | actor | actor country | customers | victim countries | first seen | last seen | indicators | sightings |\n"
-            out += "|---|---|---|---|---:|---|---|---|---:|---:|\n"
+            out += "\n## Campaigns\n\n| id | name | origin | actor | actor country | customers | victim countries | first seen | last seen | indicators | sightings |\n"
+            out += "|---|---|---|---|---|---:|---|---|---|---:|---:|\n"
             for c in report.campaigns {
-                out += "| \(md(c.id)) | \(md(c.name)) | \(md(c.actor ?? "-")) | \(c.actorCountry?.code ?? "-") | \(c.customers) | "
+                out += "| \(md(c.id)) | \(md(c.name)) | \(c.origin.rawValue) | \(md(ReportRenderer.actorCell(c))) | \(c.actorCountry?.code ?? "-") | \(c.customers) | "
                     + "\(c.countries.map(\.code).joined(separator: " ")) | \(c.firstSeen.rfc3339) | \(c.lastSeen.rfc3339) | \(c.indicators) | \(c.sightings) |\n"
             }
         }
@@ -90,9 +90,9 @@ extension ReportRenderer {
         }
         if !report.campaigns.isEmpty {
             body += "<h2>Campaigns</h2>\n" + htmlTable(
-                ["id", "name", "actor", "actor country", "customers", "victim countries", "first seen", "last seen", "indicators", "sightings"],
+                ["id", "name", "origin", "actor", "actor country", "customers", "victim countries", "first seen", "last seen", "indicators", "sightings"],
                 report.campaigns.map {
-                    [$0.id, $0.name, $0.actor ?? "-", $0.actorCountry?.code ?? "-", "\($0.customers)",
+                    [$0.id, $0.name, $0.origin.rawValue, ReportRenderer.actorCell($0), $0.actorCountry?.code ?? "-", "\($0.customers)",
                      $0.countries.map(\.code).joined(separator: " "), $0.firstSeen.rfc3339, $0.lastSeen.rfc3339,
                      "\($0.indicators)", "\($0.sightings)"]
                 })

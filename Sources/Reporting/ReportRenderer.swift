@@ -78,12 +78,18 @@ package enum ReportRenderer {
         ])
     }
 
+    /// A campaign's actor for tables: the name, with the clustering
+    /// confidence when there is one (`UNC4411 (100%)`), or `-`.
+    package static func actorCell(_ c: NationStateReport.CampaignRow) -> String {
+        (c.actor ?? "-") + (c.actor != nil ? c.confidence.map { " (\($0)%)" } ?? "" : "")
+    }
+
     /// The campaigns table of the text report and of `geneva campaigns`.
     package static func campaignTable(_ campaigns: [NationStateReport.CampaignRow]) -> String {
         table(
             header: ["id", "name", "origin", "actor", "actor country", "customers", "victim countries", "first seen", "last seen", "indicators", "sightings"],
             rows: campaigns.map {
-                [$0.id, $0.name, $0.origin.rawValue, ($0.actor ?? "-") + ($0.confidence.map { " (\($0)%)" } ?? ""), $0.actorCountry?.code ?? "-",
+                [$0.id, $0.name, $0.origin.rawValue, actorCell($0), $0.actorCountry?.code ?? "-",
                  "\($0.customers)", $0.countries.map(\.code).joined(separator: " "), $0.firstSeen.rfc3339, $0.lastSeen.rfc3339,
                  "\($0.indicators)", "\($0.sightings)"]
             })
