@@ -10,8 +10,9 @@ package final class GenevaStore: Sendable {
     let pool: DatabasePool
     package let path: String
 
-    /// Opens (creating if needed) the database at `path` and migrates it.
-    package init(path: String) throws(StorageError) {
+    /// Opens (creating if needed) the database at `path` and migrates it
+    /// (up to `migration` for tests of upgrades; to the newest otherwise).
+    package init(path: String, upTo migration: String? = nil) throws(StorageError) {
         self.path = path
         do {
             var config = Configuration()
@@ -29,7 +30,11 @@ package final class GenevaStore: Sendable {
                 try db.execute(sql: "PRAGMA mmap_size = 2147418112")
             }
             pool = try DatabasePool(path: path, configuration: config)
-            try Schema.migrator.migrate(pool)
+            if let migration {
+                try Schema.migrator.migrate(pool, upTo: migration)
+            } else {
+                try Schema.migrator.migrate(pool)
+            }
         } catch {
             throw StorageError(.cannotOpen, "cannot open database \(path): \(StorageError.describe(error))")
         }
