@@ -51,6 +51,25 @@ extension GenevaStore {
         }
     }
 
+    /// Every sighting in `window`, oldest first, with its attributions,
+    /// streamed from a cursor (exports of millions of sightings do not hold
+    /// them in memory).
+    package func forEachSighting(window: TimeWindow, _ body: (SightingRow) throws -> Void) throws(StorageError) {
+        try read { db in
+            let scan = try ReportScan(db)
+            let rows = try Row.fetchCursor(
+                db, sql: GenevaStore.sightingSelect + " WHERE s.time >= ? AND s.time < ? ORDER BY s.time, s.id",
+                arguments: [window.since?.nanoseconds ?? .min, window.until?.nanoseconds ?? .max])
+            while let row = try rows.next() {
+                if let sighting = GenevaStore.sightingRow(row, campaignID: nil, attributions: {
+                    scan.attributions(sid: $0, time: $1, indicator: Int($2))
+                }) {
+                    try body(sighting)
+                }
+            }
+        }
+    }
+
     /// The window, customer and campaign conditions on `sighting s`.
     static func sightingFilter(window: TimeWindow, customerID: String?, campaignID: String?) -> (StatementArguments, String) {
         var arguments = GenevaStore.windowArguments(window)

@@ -15,34 +15,102 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: "stix (2.1 bundle), misp (sightings JSON) or ndjson (as `geneva sightings --format ndjson`).") var format: Format
     @OptionGroup var windowOptions: WindowOptions
-    @Option(help: "Write to this file (atomically) instead of stdout.") var output: String?
+    @Option(help: "Write to this file (atomically: all of it or nothing) instead of stdout.") var output: String?
 
     func run() throws {
         let window = try windowOptions.window()
-        let text: String
+        let sink: OutputSink
+        do {
+            sink = try OutputSink(path: output)
+        } catch {
+            throw fail("cannot write export: \(error)")
+        }
         do {
             let db = try GenevaStore(path: store.path)
-            let rows = try db.sightings(window: window)
+            // Streamed: sightings are written as they are read.
             switch format {
             case .ndjson:
-                text = rows.map { SightingExport.json($0).serialized() + "\n" }.joined()
+                try db.forEachSighting(window: window) { sink.write(SightingExport.json($0).serialized() + "\n") }
             case .misp:
-                text = SightingExport.misp(rows).serialized(pretty: true) + "\n"
+                sink.write(SightingExport.mispHeader)
+                var first = true
+                try db.forEachSighting(window: window) {
+                    sink.write(SightingExport.misp($0, first: first))
+                    first = false
+                }
+                sink.write(SightingExport.mispFooter)
             case .stix:
-                text = SightingExport.stixBundle(rows, customers: try db.customerNames(), validFrom: try db.indicatorValidFrom())
-                    .serialized(pretty: true) + "\n"
+                var writer = SightingExport.STIXBundleWriter(customers: try db.customerNames(), validFrom: try db.indicatorValidFrom())
+                try db.forEachSighting(window: window) { writer.collect($0) }
+                sink.write(writer.header())
+                try db.forEachSighting(window: window) { if let line = writer.sighting($0) { sink.write(line) } }
+                sink.write(SightingExport.STIXBundleWriter.footer)
             }
-        } catch {
+            try sink.finish()
+        } catch let error as StorageError {
+            sink.abandon()
             throw fail(error.description)
-        }
-        if let output {
-            do {
-                try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
-            } catch {
-                throw fail("\(output): cannot write export: \(error.localizedDescription)")
-            }
-        } else {
-            print(text, terminator: "")
+        } catch {
+            sink.abandon()
+            throw fail("cannot write export: \(error)")
         }
     }
+}
+
+/// Buffered output to stdout, or to a file written atomically: a temporary
+/// file beside it, renamed over it only when everything was written.
+final class OutputSink {
+    private let handle: FileHandle
+    private let path: String?
+    private let temporary: String?
+    private var buffer: [UInt8] = []
+
+    init(path: String?) throws {
+        self.path = path
+        if let path {
+            let temporary = path + ".partial-\(ProcessInfo.processInfo.processIdentifier)"
+            guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+                throw SinkError(description: "cannot create \(temporary) (\(String(cString: strerror(errno))))")
+            }
+            self.temporary = temporary
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
+        } else {
+            temporary = nil
+            handle = FileHandle.standardOutput
+        }
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
+    private func flush() {
+        handle.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes what is buffered and, for a file, puts it in place.
+    func finish() throws {
+        flush()
+        guard let path, let temporary else { return }
+        try handle.close()
+        // rename(2) replaces the target atomically.
+        guard rename(temporary, path) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw SinkError(description: "cannot rename \(temporary) to \(path) (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// Drops a partly written file.
+    func abandon() {
+        guard let temporary else { return }
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: temporary)
+    }
+}
+
+struct SinkError: Error, CustomStringConvertible {
+    var description: String
 }
