@@ -14,8 +14,10 @@ import TelemetryModel
 /// and, whatever the reason, only when they lie within `splitGap` of each
 /// other, so a campaign never spans a quiet period longer than the gap (the
 /// split of SPEC §4). Clusters are the connected components (single
-/// linkage); each sighting keeps the link that first joined it, so every
-/// member can be explained back to the cluster's earliest sighting.
+/// linkage). Each member is explained by one link on a path of links back to
+/// the cluster's earliest sighting (a breadth-first tree over the links that
+/// joined the cluster; where several links exist, it names the one on that
+/// path, the strongest kind first).
 ///
 /// Over-correlation limit (MISP's `correlation_limit`): an indicator seen at
 /// more than `correlationLimit` customers (a popular shared address, a CDN)
@@ -119,7 +121,7 @@ package struct Clusterer: Sendable {
         var sets = DisjointSets(count: n)
         var forest = [[(to: Int, reason: Reason, detail: String)]](repeating: [], count: n)
         func link(_ a: Int, _ b: Int, _ reason: Reason, _ detail: String) {
-            guard abs(inputs[a].time - inputs[b].time) <= gap, sets.union(a, b) else { return }
+            guard Clusterer.within(inputs[a].time, inputs[b].time, gap), sets.union(a, b) else { return }
             forest[a].append((b, reason, detail))
             forest[b].append((a, reason, detail))
         }
@@ -129,7 +131,7 @@ package struct Clusterer: Sendable {
             var last: [K: Int] = [:]
             for i in order {
                 guard let k = key(inputs[i]) else { continue }
-                if let p = last[k], inputs[i].time - inputs[p].time <= limit { link(p, i, reason, detail(k)) }
+                if let p = last[k], Clusterer.within(inputs[i].time, inputs[p].time, limit) { link(p, i, reason, detail(k)) }
                 last[k] = i
             }
         }
@@ -147,7 +149,7 @@ package struct Clusterer: Sendable {
         }
         for name in reportsSeen.keys.sorted() {
             let members = reportsSeen[name]!
-            for (p, i) in zip(members, members.dropFirst()) where inputs[i].time - inputs[p].time <= gap {
+            for (p, i) in zip(members, members.dropFirst()) where Clusterer.within(inputs[i].time, inputs[p].time, gap) {
                 link(p, i, .sameReport, "intel report \(name)")
             }
         }
@@ -179,6 +181,13 @@ package struct Clusterer: Sendable {
             clusters.append(cluster)
         }
         return clusters
+    }
+
+    /// |a − b| ≤ limit, without overflow for times centuries apart (a
+    /// difference that does not fit is beyond any limit).
+    static func within(_ a: Int64, _ b: Int64, _ limit: Int64) -> Bool {
+        let (difference, overflow) = a.subtractingReportingOverflow(b)
+        return !overflow && difference.magnitude <= limit.magnitude
     }
 
     /// A stable campaign id for a cluster: `cl-` and 16 hex digits of the

@@ -172,7 +172,7 @@ package enum SightingExport {
         case "domain": return "[domain-name:value = \(quoted)]"
         case "ipv4": return "[ipv4-addr:value = \(quoted)]"
         case "ipv6": return "[ipv6-addr:value = \(quoted)]"
-        case "cidr": return value.contains(":") ? "[ipv6-addr:value = \(quoted)]" : "[ipv4-addr:value = \(quoted)]"
+        case "cidr": return value.contains(":") ? "[ipv6-addr:value ISSUBSET \(quoted)]" : "[ipv4-addr:value ISSUBSET \(quoted)]"
         case "url": return "[url:value = \(quoted)]"
         case "email": return "[email-addr:value = \(quoted)]"
         case "md5": return "[file:hashes.MD5 = \(quoted)]"

@@ -124,7 +124,8 @@ extension GenevaStore {
                 let key = Clusterer.campaignKey(seedIdentity: [
                     names[seed.indicator] ?? "", seed.customer, seed.sensor, seed.evidence, seed.key, String(seed.time),
                 ].joined(separator: "\u{1F}"))
-                // The actor most of its indicators are attributed to; ties go to the lower id.
+                // The actor the most of its indicators are attributed to (a plurality, not
+                // necessarily a majority: the confidence says how many); ties go to the lower id.
                 var votes: [Int64: Int] = [:]
                 for indicator in cluster.indicators {
                     for actor in actorsOf[indicator] ?? [] { votes[actor, default: 0] += 1 }

@@ -24,15 +24,16 @@ extension GenevaStore {
             // read by id.
             var customerN: Int32? = nil
             if let customerID {
-                guard let n = try Int64.fetchOne(db, sql: "SELECT rowid FROM customer WHERE id = ?", arguments: [customerID]) else { return [] }
-                customerN = Int32(truncatingIfNeeded: n)
+                guard let n = try Int64.fetchOne(db, sql: "SELECT n FROM customer WHERE id = ?", arguments: [customerID]),
+                      let narrow = Int32(exactly: n) else { return [] }
+                customerN = narrow
             }
             var indicators: Set<Int32>? = nil
             var clustered: Set<Int64> = []
             if let campaignID {
                 indicators = Set(try Int64.fetchAll(db, sql: """
                     SELECT DISTINCT e.indicator_id FROM intel_entry e JOIN campaign cp ON cp.id = e.campaign_id WHERE cp.key = ?
-                    """, arguments: [campaignID]).map { Int32(truncatingIfNeeded: $0) })
+                    """, arguments: [campaignID]).compactMap { Int32(exactly: $0) })
                 clustered = Set(try Int64.fetchAll(db, sql: """
                     SELECT cs.sighting_id FROM cluster_sighting cs JOIN campaign cp ON cp.id = cs.campaign_id WHERE cp.key = ?
                     """, arguments: [campaignID]))

@@ -55,7 +55,7 @@ package final class GenevaStore: Sendable {
                 let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM customer WHERE id = ?", arguments: [c.id]) ?? false
                 try db.execute(
                     sql: """
-                        INSERT INTO customer (id, name, country, sector) VALUES (?, ?, ?, ?)
+                        INSERT INTO customer (id, name, country, sector, n) VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(n), 0) + 1 FROM customer))
                         ON CONFLICT(id) DO UPDATE SET name = excluded.name, country = excluded.country, sector = excluded.sector
                         """,
                     arguments: [c.id, c.name, c.country.code, c.sector])
@@ -319,7 +319,7 @@ package final class GenevaStore: Sendable {
     /// many were new (sightings already stored are ignored by identity).
     package func recordScan(_ scan: ScanRecord, sightings: [Sighting]) throws(StorageError) -> Int {
         try write { db in
-            guard let customerN = try Int64.fetchOne(db, sql: "SELECT rowid FROM customer WHERE id = ?", arguments: [scan.customerID]) else {
+            guard let customerN = try Int64.fetchOne(db, sql: "SELECT n FROM customer WHERE id = ?", arguments: [scan.customerID]) else {
                 throw StorageError(.unknownCustomer, "unknown customer id \(scan.customerID)")
             }
             try db.execute(
@@ -349,7 +349,7 @@ package final class GenevaStore: Sendable {
             for s in sightings {
                 var rowN = customerRows[s.customerID]
                 if rowN == nil {
-                    rowN = try Int64.fetchOne(db, sql: "SELECT rowid FROM customer WHERE id = ?", arguments: [s.customerID])
+                    rowN = try Int64.fetchOne(db, sql: "SELECT n FROM customer WHERE id = ?", arguments: [s.customerID])
                     guard let found = rowN else { throw StorageError(.unknownCustomer, "unknown customer id \(s.customerID)") }
                     customerRows[s.customerID] = found
                 }
@@ -363,9 +363,8 @@ package final class GenevaStore: Sendable {
                     ])
                     if db.changesCount > 0 {
                         inserted += 1
-                        packed.append(SightingPack.Record(
-                            time: s.time.nanoseconds, sighting: db.lastInsertedRowID, indicator: Int32(truncatingIfNeeded: s.indicatorID),
-                            customer: Int32(truncatingIfNeeded: rowN!)))
+                        packed.append(try SightingPack.Record(
+                            time: s.time.nanoseconds, sighting: db.lastInsertedRowID, indicatorID: s.indicatorID, customerN: rowN!))
                         break
                     }
                     // The hash is taken: by this very sighting (a re-scan adds nothing)

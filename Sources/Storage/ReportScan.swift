@@ -16,7 +16,7 @@ import TelemetryModel
 /// sighting is in, and the actor the statement's, else its campaign's.
 struct ReportScan: Sendable {
     // Dimensions, loaded once.
-    private var customerIndex: [Int32] = []  // customer rowid → dense customer
+    private var customerIndex: [Int32] = []  // customer number (`customer.n`) → dense customer
     private var victimOf: [Int32] = []  // dense customer → dense victim country
     private var victims: [String] = []
     private var actorIDs: [Int64] = []
@@ -43,15 +43,15 @@ struct ReportScan: Sendable {
         var victimDense: [String: Int32] = [:]
         var maxRow: Int64 = 0
         var rows: [(Int64, String)] = []
-        for row in try Row.fetchAll(db, sql: "SELECT rowid, country FROM customer ORDER BY rowid") {
+        for row in try Row.fetchAll(db, sql: "SELECT n, country FROM customer WHERE n IS NOT NULL AND n >= 0 ORDER BY n") {
             rows.append((row[0], row[1]))
             maxRow = max(maxRow, row[0])
         }
         customerIndex = [Int32](repeating: -1, count: Int(maxRow) + 1)
-        for (rowid, country) in rows {
+        for (number, country) in rows {
             let dense = Int32(customerDense.count)
-            customerDense[rowid] = dense
-            customerIndex[Int(rowid)] = dense
+            customerDense[number] = dense
+            customerIndex[Int(number)] = dense
             if victimDense[country] == nil {
                 victimDense[country] = Int32(victims.count)
                 victims.append(country)
@@ -122,7 +122,7 @@ struct ReportScan: Sendable {
         var nsCustomers: BitMatrix, nsVictims: BitMatrix, nsActors: BitMatrix, nsCampaigns: BitMatrix
         var countryActors: BitMatrix, countryCampaigns: BitMatrix, countryCustomers: BitMatrix, countryVictims: BitMatrix
         var victimCustomers: BitMatrix
-        var campaignCustomers: BitMatrix, campaignVictims: BitMatrix
+        var campaignCustomers: PairSet, campaignVictims: PairSet
         var campaignIndicators: PairSet
         var campaignSightings: [Int], campaignFirst: [Int64], campaignLast: [Int64]
         /// Week index → nation-state sightings; `week`/`weekCount` cache the
@@ -160,8 +160,8 @@ struct ReportScan: Sendable {
             countryCustomers = BitMatrix(rows: countries, columns: customers)
             countryVictims = BitMatrix(rows: countries, columns: victims)
             victimCustomers = BitMatrix(rows: victims, columns: customers)
-            campaignCustomers = BitMatrix(rows: campaigns, columns: customers)
-            campaignVictims = BitMatrix(rows: campaigns, columns: victims)
+            campaignCustomers = PairSet(rows: campaigns, columns: customers)
+            campaignVictims = PairSet(rows: campaigns, columns: victims)
             campaignSightings = [Int](repeating: 0, count: campaigns)
             campaignFirst = [Int64](repeating: .max, count: campaigns)
             campaignLast = [Int64](repeating: .min, count: campaigns)
@@ -221,8 +221,9 @@ struct ReportScan: Sendable {
             guard code == SQLITE_ROW else {
                 throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
             }
+            // Blob pointer first, then its length (the order SQLite documents).
+            guard let base = sqlite3_column_blob(raw, 0) else { continue }
             let count = Int(sqlite3_column_bytes(raw, 0))
-            guard count > 0, let base = sqlite3_column_blob(raw, 0) else { continue }
             let whole = SightingPack.forEach(UnsafeRawBufferPointer(start: base, count: count)) { time, sid, indicator, customerN in
                 guard time >= since, time < until, sid <= maxSighting else { return }
                 add(sid: sid, time: time, indicator: Int(indicator), customerN: Int(customerN), to: &t, pairs: &pairs)
@@ -325,6 +326,8 @@ struct ReportScan: Sendable {
     /// orders them: most customers first, then first seen, then id.
     func campaignRows(_ t: Tally, actorCountryFilter: String? = nil, key: String? = nil) -> [NationStateReport.CampaignRow] {
         let indicatorCounts = t.campaignIndicators.countsPerRow(campaignIDs.count)
+        let customerCounts = t.campaignCustomers.countsPerRow(campaignIDs.count)
+        let victimsOf = t.campaignVictims.membersPerRow(campaignIDs.count)
         var rows: [NationStateReport.CampaignRow] = []
         for k in campaignIDs.indices where t.campaignSightings[k] > 0 {
             if let key, campaignKeys[k] != key { continue }
@@ -334,8 +337,8 @@ struct ReportScan: Sendable {
             var row = NationStateReport.CampaignRow(
                 id: campaignKeys[k], name: campaignNames[k], origin: CampaignOrigin(rawValue: campaignOrigins[k]) ?? .intel,
                 actor: a >= 0 ? actorNames[Int(a)] : nil, actorCountry: country.flatMap(CountryCode.init),
-                customers: t.campaignCustomers.count(row: k),
-                countries: t.campaignVictims.members(row: k).compactMap { CountryCode(victims[$0]) }.sorted { $0.code < $1.code },
+                customers: customerCounts[k],
+                countries: victimsOf[k].compactMap { CountryCode(victims[$0]) }.sorted { $0.code < $1.code },
                 firstSeen: Timestamp(nanoseconds: t.campaignFirst[k]), lastSeen: Timestamp(nanoseconds: t.campaignLast[k]),
                 indicators: indicatorCounts[k], sightings: t.campaignSightings[k])
             row.confidence = campaignConfidence[k]
@@ -432,6 +435,10 @@ enum PairSet: Sendable {
         self = rows * columns <= 1 << 28 ? .bits(BitMatrix(rows: rows, columns: columns)) : .hashed([])
     }
 
+    /// Parked in `self` while a payload is mutated, so the payload stays
+    /// uniquely referenced (no copy); shared, so parking allocates nothing.
+    private static let placeholder = BitMatrix(rows: 0, columns: 0)
+
     @inline(__always)
     mutating func insert(_ row: Int, _ column: Int) {
         switch self {
@@ -440,7 +447,7 @@ enum PairSet: Sendable {
             m.insert(row, column)
             self = .bits(m)
         case .hashed(var set):
-            self = .bits(BitMatrix(rows: 0, columns: 0))
+            self = .bits(PairSet.placeholder)
             set.insert(Int64(row) << 32 | Int64(column))
             self = .hashed(set)
         }
@@ -453,11 +460,21 @@ enum PairSet: Sendable {
             a.formUnion(b)
             self = .bits(a)
         case (.hashed(var a), .hashed(let b)):
-            self = .bits(BitMatrix(rows: 0, columns: 0))
+            self = .bits(PairSet.placeholder)
             a.formUnion(b)
             self = .hashed(a)
         default:
             preconditionFailure("pair sets of different shapes")
+        }
+    }
+
+    func membersPerRow(_ rows: Int) -> [[Int]] {
+        switch self {
+        case .bits(let m): return (0..<rows).map { m.members(row: $0) }
+        case .hashed(let set):
+            var members = [[Int]](repeating: [], count: rows)
+            for pair in set { members[Int(pair >> 32)].append(Int(pair & 0xFFFF_FFFF)) }
+            return members.map { $0.sorted() }
         }
     }
 

@@ -149,9 +149,13 @@ enum Schema {
             // - identity (SPEC §3) as one 64-bit hash with a UNIQUE index instead of a
             //   six-column text index (inserts compare integers; a hash collision is
             //   resolved by probing the next value, see `GenevaStore.recordScan`);
-            // - the customer's rowid on every row, so the report reads integers only, in
+            // - the customer's number (`customer.n`, a stable integer: a rowid could change on
+            //   VACUUM) on every row, so the report reads integers only, in
             //   time order, from one covering index (ReportScan.swift).
             try db.execute(sql: """
+                ALTER TABLE customer ADD COLUMN n INTEGER;
+                UPDATE customer SET n = rowid;
+                CREATE UNIQUE INDEX customer_number ON customer(n);
                 CREATE TABLE sighting_v4 (
                     id INTEGER PRIMARY KEY,
                     indicator_id INTEGER NOT NULL REFERENCES indicator(id),
@@ -173,7 +177,7 @@ enum Schema {
                 """)
             var used = Set<Int64>()
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, s.evidence, s.key, s.source, s.offset, s.observed, c.rowid
+                SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, s.evidence, s.key, s.source, s.offset, s.observed, c.n
                 FROM sighting s JOIN customer c ON c.id = s.customer_id ORDER BY s.id
                 """)
             while let r = try rows.next() {
@@ -206,7 +210,7 @@ enum Schema {
             var batch: [SightingPack.Record] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT time, id, indicator_id, customer_n FROM sighting ORDER BY time, id")
             while let r = try rows.next() {
-                batch.append(SightingPack.Record(time: r[0], sighting: r[1], indicator: Int32(r[2] as Int64), customer: Int32(r[3] as Int64)))
+                batch.append(try SightingPack.Record(time: r[0], sighting: r[1], indicatorID: r[2], customerN: r[3]))
                 if batch.count == SightingPack.rowsPerPack {
                     try SightingPack.append(db, batch)
                     batch.removeAll(keepingCapacity: true)

@@ -8,7 +8,7 @@ import GRDB
 /// from an index costs a quarter of a second (docs/performance.md).
 ///
 /// Record, 24 bytes little-endian: time (Int64 ns), sighting id (Int64),
-/// indicator id (Int32), customer rowid (Int32). Records in a pack are in
+/// indicator id (Int32), customer number (`customer.n`, Int32). Records in a pack are in
 /// time order; `min_time`/`max_time` bound them.
 enum SightingPack {
     struct Record: Equatable, Sendable {
@@ -16,6 +16,21 @@ enum SightingPack {
         var sighting: Int64
         var indicator: Int32
         var customer: Int32
+
+        init(time: Int64, sighting: Int64, indicator: Int32, customer: Int32) {
+            self.time = time
+            self.sighting = sighting
+            self.indicator = indicator
+            self.customer = customer
+        }
+
+        /// From stored ids; ids beyond 32 bits are an error, never truncated.
+        init(time: Int64, sighting: Int64, indicatorID: Int64, customerN: Int64) throws {
+            guard let i = Int32(exactly: indicatorID), let c = Int32(exactly: customerN) else {
+                throw StorageError(.database, "indicator id \(indicatorID) or customer number \(customerN) beyond the report's 32-bit range")
+            }
+            self.init(time: time, sighting: sighting, indicator: i, customer: c)
+        }
     }
 
     static let recordSize = 24
@@ -65,7 +80,7 @@ enum SightingPack {
         return out
     }
 
-    /// Ids of the sightings in `[since, until)` of customer rowid `customer`
+    /// Ids of the sightings in `[since, until)` of customer number `customer`
     /// (if given) whose indicator is in `indicators` or whose id is in
     /// `orSightings` (if `indicators` is given).
     static func sightingIDs(

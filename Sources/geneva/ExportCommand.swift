@@ -81,20 +81,31 @@ final class OutputSink {
         buffer.reserveCapacity(1 << 20)
     }
 
+    /// Buffers `text`; the first write error is kept and reported by `finish`.
     func write(_ text: String) {
         buffer.append(contentsOf: text.utf8)
         if buffer.count >= 1 << 20 { flush() }
     }
 
+    private var failure: (any Error)?
+
     private func flush() {
-        handle.write(Data(buffer))
+        guard failure == nil else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            failure = error
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
-    /// Writes what is buffered and, for a file, puts it in place.
+    /// Writes what is buffered and, for a file, puts it in place (after it
+    /// reached the disk).
     func finish() throws {
         flush()
+        if let failure { throw SinkError(description: "write failed: \(failure)") }
         guard let path, let temporary else { return }
+        try handle.synchronize()
         try handle.close()
         // rename(2) replaces the target atomically.
         guard rename(temporary, path) == 0 else {

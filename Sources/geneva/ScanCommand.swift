@@ -42,18 +42,17 @@ struct ScanCommand: ParsableCommand {
                 throw fail("cannot compile the payload matcher: \(error)")
             }
         }
-        var newSightings = 0
         // Clustered campaigns follow the stored sightings (SPEC §4), also when
         // some file failed: what was stored is correlated.
+        // Also when this scan added nothing: an earlier scan killed before its
+        // correlation is caught up here (the check is one indexed query).
         defer {
-            if newSightings > 0 {
-                do {
-                    if let c = try db.correlateIfNeeded() {
-                        print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
-                    }
-                } catch {
-                    warn("correlation failed (run `geneva correlate`): \(error.description)")
+            do {
+                if let c = try db.correlateIfNeeded() {
+                    print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
                 }
+            } catch {
+                warn("correlation failed (run `geneva correlate`): \(error.description)")
             }
         }
         try forEachFile(files) { file in
@@ -66,7 +65,6 @@ struct ScanCommand: ParsableCommand {
                 customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
                 records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
             let inserted = try db.recordScan(record, sightings: sightings)
-            newSightings += inserted
             var line = "\(file): \(summary.records) \(summary.recordNoun), \(summary.observables) observables, "
                 + "\(sightings.count) sighting\(sightings.count == 1 ? "" : "s") (\(inserted) new)"
             if !summary.anomalies.isEmpty { line += "; anomalies: \(formatCounts(summary.anomalies.counts))" }

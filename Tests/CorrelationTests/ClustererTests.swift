@@ -188,3 +188,20 @@ private func randomInputs(count: Int, using rng: inout SeededGenerator) -> [Clus
             time: dns ? Int64.random(in: 0..<4, using: &rng) * day : Int64.random(in: 0...(120 * day), using: &rng))
     }
 }
+
+/// Times centuries apart (a mail log may carry a year from 1700) must not
+/// trap the gap arithmetic.
+@Suite struct ClustererEdgeTests {
+    @Test func timesCenturiesApartDoNotTrap() {
+        let inputs = [
+            Clusterer.Input(id: 1, indicator: 1, customer: "c", sensor: "s", evidence: "dns-query", key: "k", time: Int64.min + 1),
+            Clusterer.Input(id: 2, indicator: 1, customer: "c", sensor: "s", evidence: "dns-query", key: "k", time: Int64.max - 1),
+            Clusterer.Input(id: 3, indicator: 2, customer: "c", sensor: "s", evidence: "dns-query", key: "k", time: Int64.max - 1),
+        ]
+        var p = Clusterer.Parameters.default
+        p.splitGap = Int64.max
+        p.customerWindow = Int64.max
+        let clusters = Clusterer(parameters: p).cluster(inputs)
+        #expect(clusters.map { $0.members.map(\.sighting) } == [[1], [2, 3]])
+    }
+}
