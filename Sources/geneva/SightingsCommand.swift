@@ -19,6 +19,17 @@ struct SightingsCommand: ParsableCommand {
 
     func run() throws {
         let window = try windowOptions.window()
+        if format == .ndjson && customer == nil && campaign == nil {
+            // Every sighting of the window, streamed (millions do not sit in memory).
+            let sink = try OutputSink(path: nil)
+            do {
+                try GenevaStore(path: store.path).forEachSighting(window: window) { sink.write(SightingExport.json($0).serialized() + "\n") }
+                try sink.finish()
+            } catch {
+                throw fail("\(error)")
+            }
+            return
+        }
         let rows: [GenevaStore.SightingRow]
         do {
             rows = try GenevaStore(path: store.path).sightings(window: window, customerID: customer, campaignID: campaign)
