@@ -344,6 +344,7 @@ package final class GenevaStore: Sendable {
                 """)
             var inserted = 0
             var packed: [SightingPack.Record] = []
+            let identityKey = try GenevaStore.identityKey(db)
             // Sightings normally belong to the scan's customer; others are looked up once.
             var customerRows = [scan.customerID: customerN]
             for s in sightings {
@@ -354,7 +355,7 @@ package final class GenevaStore: Sendable {
                     customerRows[s.customerID] = found
                 }
                 var h = GenevaStore.identityHash(
-                    indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue, key: s.key,
+                    key: identityKey, indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue, key: s.key,
                     time: s.time.nanoseconds)
                 while true {
                     try insert.execute(arguments: [
@@ -382,14 +383,40 @@ package final class GenevaStore: Sendable {
         }
     }
 
-    /// The SPEC §3 identity of a sighting as one stored integer (FNV-1a 64 of
-    /// its fields); equal identities give equal hashes, and the rare
+    /// The SPEC §3 identity of a sighting as one stored integer: SipHash-2-4
+    /// of its fields under this database's secret key (`setting`
+    /// `identity.key`, drawn when the table was made), so traffic cannot be
+    /// crafted to collide; equal identities give equal hashes, and the rare
     /// collision of different ones is resolved by probing on insert.
-    package static func identityHash(
-        indicatorID: Int64, customerID: String, sensor: String, evidence: String, key: String, time: Int64
+    static func identityHash(
+        key identityKey: (UInt64, UInt64), indicatorID: Int64, customerID: String, sensor: String, evidence: String, key: String,
+        time: Int64
     ) -> Int64 {
-        Int64(bitPattern: StableHash.fnv1a64(
-            "\(indicatorID)\u{1F}\(customerID)\u{1F}\(sensor)\u{1F}\(evidence)\u{1F}\(key)\u{1F}\(time)"))
+        let text = "\(indicatorID)\u{1F}\(customerID)\u{1F}\(sensor)\u{1F}\(evidence)\u{1F}\(key)\u{1F}\(time)"
+        return Int64(bitPattern: StableHash.sipHash24(Array(text.utf8), k0: identityKey.0, k1: identityKey.1))
+    }
+
+    /// This database's identity-hash key, drawn at random the first time.
+    static func identityKey(_ db: Database) throws -> (UInt64, UInt64) {
+        if let hex = try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'identity.key'"), hex.count == 32,
+           let k0 = UInt64(hex.prefix(16), radix: 16), let k1 = UInt64(hex.suffix(16), radix: 16) {
+            return (k0, k1)
+        }
+        var rng = SystemRandomNumberGenerator()
+        let key = (rng.next() as UInt64, rng.next() as UInt64)
+        try db.execute(
+            sql: "INSERT INTO setting (name, value) VALUES ('identity.key', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            arguments: [StableHash.hex(key.0) + StableHash.hex(key.1)])
+        return key
+    }
+
+    /// `identityHash` with this database's key (for tests that stage a collision).
+    package func identityHash(indicatorID: Int64, customerID: String, sensor: String, evidence: String, key: String, time: Int64) throws(StorageError) -> Int64 {
+        try write { db in
+            GenevaStore.identityHash(
+                key: try GenevaStore.identityKey(db), indicatorID: indicatorID, customerID: customerID, sensor: sensor, evidence: evidence,
+                key: key, time: time)
+        }
     }
 
     /// Runs one statement as is. For tests that stage what the API cannot

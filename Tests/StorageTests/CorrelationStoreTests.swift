@@ -147,7 +147,7 @@ import ThreatIntel
         _ = try t.importCSV("kind,value\ndomain,a.example\ndomain,b.example\n")
         _ = try t.store.importCustomers([Customer(id: "a", name: "A", country: CountryCode("DE")!)])
         let s = try t.sighting("a.example", "a", "2026-03-01T10:00:00Z")
-        let h = GenevaStore.identityHash(
+        let h = try t.store.identityHash(
             indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue, key: s.key,
             time: s.time.nanoseconds)
         // Another sighting (of b.example) that happens to hold s's hash.
