@@ -432,6 +432,10 @@ package final class GenevaStore: Sendable {
         try write { db in try db.execute(sql: sql, arguments: arguments) }
     }
 
+    package func hasSightings() throws(StorageError) -> Bool {
+        try read { db in try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM sighting)") ?? false }
+    }
+
     package func sightingCount() throws(StorageError) -> Int {
         try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sighting") ?? 0 }
     }

@@ -110,6 +110,21 @@ import ThreatIntel
         #expect(try t.store.correlateIfNeeded()?.sightings == 11)
     }
 
+    /// Intel that later puts clustered indicators into an intel campaign takes
+    /// them out of the clusters once `correlate` runs again (as `intel import` does).
+    @Test func newIntelCampaignTakesSightingsOutOfClusters() throws {
+        let t = try scenario()
+        var p = Clusterer.Parameters.default
+        p.correlationLimit = 3
+        _ = try t.store.correlate(parameters: p)
+        #expect(try membership(t).keys.contains(["b1.example", "b2.example"]))
+        _ = try t.importCSV("kind,value,actor,actor_country,campaign\ndomain,b1.example,APT-B,CN,Op Bee\ndomain,b2.example,APT-B,CN,Op Bee\n", source: "later.csv")
+        _ = try t.store.correlate()
+        #expect(!(try membership(t).keys.contains { $0.contains("b1.example") }))
+        let bee = try #require(try t.store.campaigns(window: TimeWindow()).first { $0.id == "intel-op-bee" })
+        #expect(bee.sightings == 2 && bee.origin == .intel)
+    }
+
     @Test func stixReportLinksIndicatorsAcrossCustomers() throws {
         let t = try TemporaryStore()
         let bundle = """
