@@ -426,66 +426,44 @@ struct BitMatrix: Sendable {
 }
 
 /// Distinct (row, column) pairs: a bit matrix while it stays under 32 MiB,
-/// else a hash set (many campaigns × many indicators).
-enum PairSet: Sendable {
-    case bits(BitMatrix)
-    case hashed(Set<Int64>)
+/// else a hash set (many campaigns × many indicators). Both are stored
+/// properties, so inserts mutate in place without copying either.
+struct PairSet: Sendable {
+    private let usesBits: Bool
+    private var matrix: BitMatrix
+    private var hashed: Set<Int64> = []
 
     init(rows: Int, columns: Int) {
-        self = rows * columns <= 1 << 28 ? .bits(BitMatrix(rows: rows, columns: columns)) : .hashed([])
+        usesBits = rows * columns <= 1 << 28
+        matrix = usesBits ? BitMatrix(rows: rows, columns: columns) : BitMatrix(rows: 0, columns: 0)
     }
-
-    /// Parked in `self` while a payload is mutated, so the payload stays
-    /// uniquely referenced (no copy); shared, so parking allocates nothing.
-    private static let placeholder = BitMatrix(rows: 0, columns: 0)
 
     @inline(__always)
     mutating func insert(_ row: Int, _ column: Int) {
-        switch self {
-        case .bits(var m):
-            self = .hashed([])  // drop the reference so the insert does not copy
-            m.insert(row, column)
-            self = .bits(m)
-        case .hashed(var set):
-            self = .bits(PairSet.placeholder)
-            set.insert(Int64(row) << 32 | Int64(column))
-            self = .hashed(set)
+        if usesBits {
+            matrix.insert(row, column)
+        } else {
+            hashed.insert(Int64(row) << 32 | Int64(column))
         }
     }
 
+    /// Adds `other`'s pairs (a tally of the same dimensions).
     mutating func formUnion(_ other: PairSet) {
-        switch (self, other) {
-        case (.bits(var a), .bits(let b)):
-            self = .hashed([])
-            a.formUnion(b)
-            self = .bits(a)
-        case (.hashed(var a), .hashed(let b)):
-            self = .bits(PairSet.placeholder)
-            a.formUnion(b)
-            self = .hashed(a)
-        default:
-            preconditionFailure("pair sets of different shapes")
-        }
+        if usesBits { matrix.formUnion(other.matrix) } else { hashed.formUnion(other.hashed) }
     }
 
     func membersPerRow(_ rows: Int) -> [[Int]] {
-        switch self {
-        case .bits(let m): return (0..<rows).map { m.members(row: $0) }
-        case .hashed(let set):
-            var members = [[Int]](repeating: [], count: rows)
-            for pair in set { members[Int(pair >> 32)].append(Int(pair & 0xFFFF_FFFF)) }
-            return members.map { $0.sorted() }
-        }
+        guard !usesBits else { return (0..<rows).map { matrix.members(row: $0) } }
+        var members = [[Int]](repeating: [], count: rows)
+        for pair in hashed { members[Int(pair >> 32)].append(Int(pair & 0xFFFF_FFFF)) }
+        return members.map { $0.sorted() }
     }
 
     func countsPerRow(_ rows: Int) -> [Int] {
-        switch self {
-        case .bits(let m): return (0..<rows).map { m.count(row: $0) }
-        case .hashed(let set):
-            var counts = [Int](repeating: 0, count: rows)
-            for pair in set { counts[Int(pair >> 32)] += 1 }
-            return counts
-        }
+        guard !usesBits else { return (0..<rows).map { matrix.count(row: $0) } }
+        var counts = [Int](repeating: 0, count: rows)
+        for pair in hashed { counts[Int(pair >> 32)] += 1 }
+        return counts
     }
 }
 
