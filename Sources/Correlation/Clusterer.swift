@@ -114,9 +114,7 @@ package struct Clusterer: Sendable {
         let gap = max(0, parameters.splitGap)
         let window = min(max(0, parameters.customerWindow), gap)
 
-        var customersOf: [Int64: Set<String>] = [:]
-        for s in inputs { customersOf[s.indicator, default: []].insert(s.customer) }
-        let popular = Set(customersOf.filter { $0.value.count > parameters.correlationLimit }.keys)
+        let popular = popularIndicators(inputs)
 
         var sets = DisjointSets(count: n)
         var forest = [[(to: Int, reason: Reason, detail: String)]](repeating: [], count: n)
@@ -181,6 +179,14 @@ package struct Clusterer: Sendable {
             clusters.append(cluster)
         }
         return clusters
+    }
+
+    /// Indicators seen at more customers than the correlation limit: they
+    /// link nothing but their own sightings.
+    package func popularIndicators(_ inputs: [Input]) -> Set<Int64> {
+        var customersOf: [Int64: Set<String>] = [:]
+        for s in inputs { customersOf[s.indicator, default: []].insert(s.customer) }
+        return Set(customersOf.filter { $0.value.count > parameters.correlationLimit }.keys)
     }
 
     /// |a − b| ≤ limit, without overflow for times centuries apart (a

@@ -115,9 +115,7 @@ extension GenevaStore {
                 INSERT INTO cluster_sighting (sighting_id, campaign_id, via_sighting_id, reason, detail) VALUES (?, ?, ?, ?, ?)
                 """)
             var summary = CorrelationSummary(sightings: inputs.count, campaigns: clusters.count, attributed: 0, popularIndicators: 0)
-            var customersOf: [Int64: Set<String>] = [:]
-            for s in inputs { customersOf[s.indicator, default: []].insert(s.customer) }
-            summary.popularIndicators = customersOf.values.count { $0.count > parameters.correlationLimit }
+            summary.popularIndicators = clusterer.popularIndicators(inputs).count
 
             for cluster in clusters {
                 let seed = cluster.seed

@@ -108,17 +108,13 @@ extension GenevaStore {
 
     /// Campaigns with sightings in the window (SPEC §6 rows), most customers
     /// first; `arguments` holds `since` and `until`.
-    static func campaignRows(_ db: Database, arguments: StatementArguments, actorCountry: String? = nil, key: String? = nil) throws -> [NationStateReport.CampaignRow] {
+    static func campaignRows(_ db: Database, arguments: StatementArguments, actorCountry: String? = nil) throws -> [NationStateReport.CampaignRow] {
         let cte = GenevaStore.attributedCTE
         var arguments = arguments
         var filter = ""
         if let actorCountry {
             filter += " AND a.country = :actorCountry"
             _ = arguments.append(contentsOf: ["actorCountry": actorCountry])
-        }
-        if let key {
-            filter += " AND cp.key = :key"
-            _ = arguments.append(contentsOf: ["key": key])
         }
         var victimCountries: [Int64: [CountryCode]] = [:]
         for row in try Row.fetchAll(db, sql: cte + """

@@ -490,7 +490,7 @@ extension GenevaStore {
             }
             let maxPack: Int64 = bounds?[0] ?? 0, maxSighting: Int64 = bounds?[1] ?? 0
             let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))
-            let results = SliceResults(count: workers)
+            let results = WorkerResults(count: workers)
             DispatchQueue.concurrentPerform(iterations: workers) { i in
                 do {
                     let tally = try pool.read { db in
@@ -515,9 +515,9 @@ extension GenevaStore {
     }
 }
 
-/// Results of the concurrent slices, one slot each.
-private final class SliceResults: @unchecked Sendable {
-    // Guarded by `lock`; every slot is written once, by its own slice.
+/// Results of the concurrent workers, one slot each.
+private final class WorkerResults: @unchecked Sendable {
+    // Guarded by `lock`; every slot is written once, by its own worker.
     private var slots: [Result<ReportScan.Tally, any Error>?]
     private let lock = NSLock()
 

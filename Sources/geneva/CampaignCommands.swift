@@ -5,6 +5,19 @@ import Storage
 import TelemetryModel
 import WireParsing
 
+/// Re-clustering after `scan` or `intel import` changed the store: prints
+/// what `rebuild` did (nil: nothing needed), and a failure is a warning, not
+/// the command's error (the data itself was stored).
+func recorrelate(_ rebuild: () throws(StorageError) -> GenevaStore.CorrelationSummary?) {
+    do {
+        if let c = try rebuild() {
+            print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
+        }
+    } catch {
+        warn("correlation failed (run `geneva correlate`): \(error.description)")
+    }
+}
+
 struct CorrelateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "correlate",

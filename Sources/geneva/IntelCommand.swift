@@ -23,16 +23,7 @@ struct IntelCommand: ParsableCommand {
             // New intel changes which sightings have an intel campaign and which
             // actors clustered campaigns point to: rebuild them when there are
             // sightings (also when some file failed: what was imported counts).
-            defer {
-                do {
-                    if try db.hasSightings() {
-                        let c = try db.correlate()
-                        print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
-                    }
-                } catch {
-                    warn("correlation failed (run `geneva correlate`): \(error.description)")
-                }
-            }
+            defer { recorrelate { () throws(StorageError) in try db.hasSightings() ? try db.correlate() : nil } }
             try forEachFile(files) { file in
                 let document = try IntelImporter.load(path: file)
                 let summary = try db.importIntel(

@@ -46,15 +46,7 @@ struct ScanCommand: ParsableCommand {
         // some file failed: what was stored is correlated.
         // Also when this scan added nothing: an earlier scan killed before its
         // correlation is caught up here (the check is one indexed query).
-        defer {
-            do {
-                if let c = try db.correlateIfNeeded() {
-                    print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
-                }
-            } catch {
-                warn("correlation failed (run `geneva correlate`): \(error.description)")
-            }
-        }
+        defer { recorrelate { () throws(StorageError) in try db.correlateIfNeeded() } }
         try forEachFile(files) { file in
             let meter = ProgressMeter(label: file)
             let (summary, sightings) = try CaptureScanner.scan(
