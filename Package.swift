@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Leaves
@@ -42,6 +43,8 @@ let package = Package(
                 "TelemetryModel", "WireParsing", "Correlation", .product(name: "GRDB", package: "GRDB.swift"),
                 // The report's one-pass scan steps SQLite directly (ReportScan.swift).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                // The PostgreSQL store (PostgresStore.swift).
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict),
         .target(
@@ -82,6 +85,6 @@ let package = Package(
         .testTarget(name: "StorageTests", dependencies: ["GenevaTestSupport", "Storage", "Correlation", "ThreatIntel", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "CorrelationTests", dependencies: ["GenevaTestSupport", "Correlation"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "MailLogs", "Indicators", "TelemetryModel"], swiftSettings: strict),
-        .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva"], swiftSettings: strict),
+        .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva", "Storage"], swiftSettings: strict),
     ]
 )

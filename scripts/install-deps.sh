@@ -2,7 +2,7 @@
 # Installs what building and testing Geneva needs on Debian 12, as root.
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
-PACKAGES=(libsqlite3-dev libpcap-dev zlib1g-dev python3)
+PACKAGES=(libsqlite3-dev libpcap-dev zlib1g-dev python3 postgresql)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,4 +1,3 @@
-import GRDB
 import TelemetryModel
 
 /// Finds or creates the stored actor for an actor statement during one
@@ -25,16 +24,16 @@ struct ActorResolver {
     /// Returns the actor id and whether the statement's country conflicted
     /// with a known one (the known one is kept).
     @discardableResult
-    mutating func upsert(_ db: Database, _ actor: ActorStatement) throws -> (id: Int64, conflict: Bool) {
+    mutating func upsert(_ db: any SQLSession, _ actor: ActorStatement) throws -> (id: Int64, conflict: Bool) {
         let name = actor.name
         var id = cache[name.lowercased()]
         if id == nil {
-            id = try Int64.fetchOne(db, sql: "SELECT id FROM actor WHERE name = ?", arguments: [name])
+            id = try db.int64("SELECT id FROM actor WHERE lower(name) = lower(?)", [.text(name)])
         }
         if id == nil {
             for candidate in [name] + actor.aliases {
-                let ids = try Int64.fetchAll(db, sql: "SELECT DISTINCT actor_id FROM actor_alias WHERE alias = ?", arguments: [candidate])
-                    .filter { !created.contains($0) }
+                let ids = try db.rows("SELECT DISTINCT actor_id FROM actor_alias WHERE lower(alias) = lower(?)", [.text(candidate)])
+                    .map { try $0.int64(0) }.filter { !created.contains($0) }
                 if ids.count == 1 {
                     id = ids[0]
                     break
@@ -45,25 +44,24 @@ struct ActorResolver {
         if let id {
             actorID = id
         } else {
-            try db.execute(sql: "INSERT INTO actor (name, country) VALUES (?, NULL)", arguments: [name])
-            actorID = db.lastInsertedRowID
+            actorID = try db.int64("INSERT INTO actor (name, country) VALUES (?, NULL) RETURNING id", [.text(name)])!
             created.insert(actorID)
         }
         cache[name.lowercased()] = actorID
         touched.insert(actorID)
         for alias in [name] + actor.aliases {
-            try db.execute(sql: "INSERT INTO actor_alias (alias, actor_id) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [alias, actorID])
+            try db.execute("INSERT INTO actor_alias (alias, actor_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(alias), .integer(actorID)])
         }
         try db.execute(
-            sql: """
-                INSERT INTO actor_source (actor_id, source_id, country) VALUES (?, ?, ?)
-                ON CONFLICT(actor_id, source_id) DO UPDATE SET country = COALESCE(actor_source.country, excluded.country)
-                """,
-            arguments: [actorID, sourceID, actor.country?.code])
+            """
+            INSERT INTO actor_source (actor_id, source_id, country) VALUES (?, ?, ?)
+            ON CONFLICT(actor_id, source_id) DO UPDATE SET country = COALESCE(actor_source.country, excluded.country)
+            """,
+            [.integer(actorID), .integer(sourceID), .string(actor.country?.code)])
         guard let country = actor.country else { return (actorID, false) }
-        let stored = try String.fetchOne(db, sql: "SELECT country FROM actor WHERE id = ?", arguments: [actorID])
+        let stored = try db.string("SELECT country FROM actor WHERE id = ?", [.integer(actorID)])
         if stored == nil {
-            try db.execute(sql: "UPDATE actor SET country = ? WHERE id = ?", arguments: [country.code, actorID])
+            try db.execute("UPDATE actor SET country = ? WHERE id = ?", [.text(country.code), .integer(actorID)])
             return (actorID, false)
         }
         return (actorID, stored != country.code)

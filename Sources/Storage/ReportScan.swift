@@ -14,7 +14,7 @@ import TelemetryModel
 /// distinct (campaign, actor) pairs of the statements valid at its time,
 /// the campaign being the statement's, else the clustered campaign the
 /// sighting is in, and the actor the statement's, else its campaign's.
-struct ReportScan: Sendable {
+package struct ReportScan: Sendable {
     // Dimensions, loaded once.
     private var customerIndex: [Int32] = []  // customer number (`customer.n`) → dense customer
     private var victimOf: [Int32] = []  // dense customer → dense victim country
@@ -38,14 +38,14 @@ struct ReportScan: Sendable {
     private var clusterOf: [Int64: Int32] = [:]
 
     /// Loads the dimensions (small next to the sightings).
-    init(_ db: Database) throws {
+    init(_ db: any SQLSession) throws {
         var customerDense: [Int64: Int32] = [:]
         var victimDense: [String: Int32] = [:]
         var maxRow: Int64 = 0
         var rows: [(Int64, String)] = []
-        for row in try Row.fetchAll(db, sql: "SELECT n, country FROM customer WHERE n IS NOT NULL AND n >= 0 ORDER BY n") {
-            rows.append((row[0], row[1]))
-            maxRow = max(maxRow, row[0])
+        for row in try db.rows("SELECT n, country FROM customer WHERE n IS NOT NULL AND n >= 0 ORDER BY n") {
+            rows.append((try row.int64(0), try row.string(1)))
+            maxRow = max(maxRow, try row.int64(0))
         }
         customerIndex = [Int32](repeating: -1, count: Int(maxRow) + 1)
         for (number, country) in rows {
@@ -61,11 +61,11 @@ struct ReportScan: Sendable {
 
         var actorDense: [Int64: Int32] = [:]
         var countryDense: [String: Int32] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, name, country FROM actor ORDER BY id") {
-            actorDense[row[0]] = Int32(actorIDs.count)
-            actorIDs.append(row[0])
-            actorNames.append(row[1])
-            if let country: String = row[2] {
+        for row in try db.rows("SELECT id, name, country FROM actor ORDER BY id") {
+            actorDense[try row.int64(0)] = Int32(actorIDs.count)
+            actorIDs.append(try row.int64(0))
+            actorNames.append(try row.string(1))
+            if let country = try row.optionalString(2) {
                 if countryDense[country] == nil {
                     countryDense[country] = Int32(actorCountries.count)
                     actorCountries.append(country)
@@ -77,46 +77,45 @@ struct ReportScan: Sendable {
         }
 
         var campaignDense: [Int64: Int32] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, key, name, origin, actor_id, confidence FROM campaign ORDER BY id") {
-            campaignDense[row[0]] = Int32(campaignIDs.count)
-            campaignIDs.append(row[0])
-            campaignKeys.append(row[1])
-            campaignNames.append(row[2])
-            campaignOrigins.append(row[3])
-            let actor: Int64? = row[4]
-            campaignActor.append(actor.flatMap { actorDense[$0] } ?? -1)
-            campaignConfidence.append(row[5])
+        for row in try db.rows("SELECT id, key, name, origin, actor_id, confidence FROM campaign ORDER BY id") {
+            campaignDense[try row.int64(0)] = Int32(campaignIDs.count)
+            campaignIDs.append(try row.int64(0))
+            campaignKeys.append(try row.string(1))
+            campaignNames.append(try row.string(2))
+            campaignOrigins.append(try row.string(3))
+            campaignActor.append(try row.optionalInt64(4).flatMap { actorDense[$0] } ?? -1)
+            campaignConfidence.append(try row.optionalInt(5))
         }
 
-        let maxIndicator = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM indicator") ?? 0
+        let maxIndicator = try db.int64("SELECT MAX(id) FROM indicator") ?? 0
         entryStart = [Int32](repeating: 0, count: Int(maxIndicator) + 2)
         var current: Int64 = -1
-        for row in try Row.fetchAll(db, sql: """
+        try db.forEachRow("""
             SELECT e.indicator_id, e.valid_from, e.valid_until, e.campaign_id, COALESCE(e.actor_id, cp.actor_id)
             FROM intel_entry e LEFT JOIN campaign cp ON cp.id = e.campaign_id
             ORDER BY e.indicator_id
-            """) {
-            let indicator: Int64 = row[0]
+            """, []) { row in
+            let indicator = try row.int64(0)
             while current < indicator {
                 current += 1
                 entryStart[Int(current)] = Int32(entryFrom.count)
             }
-            entryFrom.append(row[1])
-            entryUntil.append((row[2] as Int64?) ?? Int64.max)
-            entryCampaign.append((row[3] as Int64?).flatMap { campaignDense[$0] } ?? -1)
-            entryActor.append((row[4] as Int64?).flatMap { actorDense[$0] } ?? -1)
+            entryFrom.append(try row.int64(1))
+            entryUntil.append(try row.optionalInt64(2) ?? Int64.max)
+            entryCampaign.append(try row.optionalInt64(3).flatMap { campaignDense[$0] } ?? -1)
+            entryActor.append(try row.optionalInt64(4).flatMap { actorDense[$0] } ?? -1)
         }
         while current < maxIndicator + 1 {
             current += 1
             entryStart[Int(current)] = Int32(entryFrom.count)
         }
-        for row in try Row.fetchAll(db, sql: "SELECT sighting_id, campaign_id FROM cluster_sighting") {
-            if let k = campaignDense[row[1]] { clusterOf[row[0]] = k }
+        try db.forEachRow("SELECT sighting_id, campaign_id FROM cluster_sighting", []) { row in
+            if let k = campaignDense[try row.int64(1)] { clusterOf[try row.int64(0)] = k }
         }
     }
 
     /// What one pass accumulates.
-    struct Tally: Sendable {
+    package struct Tally: Sendable {
         var nsSightings = 0
         var nsFirst = Int64.max, nsLast = Int64.min
         var nsCustomers: BitMatrix, nsVictims: BitMatrix, nsActors: BitMatrix, nsCampaigns: BitMatrix
@@ -200,9 +199,7 @@ struct ReportScan: Sendable {
     func tally(
         _ db: Database, since: Int64, until: Int64, maxPack: Int64, maxSighting: Int64, worker: Int, workers: Int
     ) throws -> Tally {
-        var t = Tally(
-            customers: victimOf.count, victims: victims.count, actors: actorIDs.count, countries: actorCountries.count,
-            campaigns: campaignIDs.count, indicators: entryStart.count)
+        var t = emptyTally()
         var pairs: [(Int32, Int32)] = []
         pairs.reserveCapacity(8)
         let statement = try db.makeStatement(sql: """
@@ -232,6 +229,20 @@ struct ReportScan: Sendable {
         }
         t.flushWeek()
         return t
+    }
+
+    /// An empty tally of this intel's dimensions.
+    func emptyTally() -> Tally {
+        Tally(
+            customers: victimOf.count, victims: victims.count, actors: actorIDs.count, countries: actorCountries.count,
+            campaigns: campaignIDs.count, indicators: entryStart.count)
+    }
+
+    /// Counts one sighting into `t` (for stores that stream sighting rows
+    /// instead of reading packs); `pairs` is scratch space kept by the caller.
+    func count(sid: Int64, time: Int64, indicatorID: Int64, customerN: Int64, into t: inout Tally, pairs: inout [(Int32, Int32)]) {
+        guard let indicator = Int(exactly: indicatorID), let customer = Int(exactly: customerN) else { return }
+        add(sid: sid, time: time, indicator: indicator, customerN: customer, to: &t, pairs: &pairs)
     }
 
     /// The distinct (campaign, actor) pairs (dense indices, -1 for none) of
@@ -474,19 +485,19 @@ extension String {
     }
 }
 
-extension GenevaStore {
+extension SQLiteStore {
     /// The window's tally, counted from the sighting packs by one worker
     /// per core and merged. The workers read in separate transactions; they
     /// count the same data because sightings are only ever added and each
     /// worker stops at the highest pack and sighting ids the first read saw
     /// (intel and clusters come from that first read too).
-    func reportScan(window: TimeWindow) throws(StorageError) -> (ReportScan, ReportScan.Tally, NationStateReport.Coverage) {
+    package func reportScan(window: TimeWindow) throws(StorageError) -> (ReportScan, ReportScan.Tally, NationStateReport.Coverage) {
         let since = window.since?.nanoseconds ?? .min, until = window.until?.nanoseconds ?? .max
         do {
             let (scan, bounds, coverage) = try pool.read { db in
-                (try ReportScan(db),
+                (try ReportScan(GRDBSession(db: db)),
                  try Row.fetchOne(db, sql: "SELECT (SELECT MAX(id) FROM sighting_pack), (SELECT MAX(id) FROM sighting)"),
-                 try GenevaStore.coverage(db, arguments: GenevaStore.windowArguments(window)))
+                 try SQLiteStore.coverage(GRDBSession(db: db), window: window))
             }
             let maxPack: Int64 = bounds?[0] ?? 0, maxSighting: Int64 = bounds?[1] ?? 0
             let workers = max(1, min(8, ProcessInfo.processInfo.activeProcessorCount))

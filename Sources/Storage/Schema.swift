@@ -176,14 +176,14 @@ enum Schema {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var used = Set<Int64>()
-            let identityKey = try GenevaStore.identityKey(db)
+            let identityKey = try SQLiteStore.identityKey(GRDBSession(db: db))
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, s.evidence, s.key, s.source, s.offset, s.observed, c.n
                 FROM sighting s JOIN customer c ON c.id = s.customer_id ORDER BY s.id
                 """)
             while let r = try rows.next() {
                 // Rows were unique by identity already: a repeated hash is a collision.
-                var h = GenevaStore.identityHash(
+                var h = SQLiteStore.identityHash(
                     key: identityKey, indicatorID: r[1], customerID: r[2], sensor: r[3], evidence: r[5], key: r[6], time: r[4])
                 while !used.insert(h).inserted { h &+= 1 }
                 try insert.execute(arguments: [r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], h])

@@ -10,8 +10,8 @@ import GRDB
 /// Record, 24 bytes little-endian: time (Int64 ns), sighting id (Int64),
 /// indicator id (Int32), customer number (`customer.n`, Int32). Records in a pack are in
 /// time order; `min_time`/`max_time` bound them.
-enum SightingPack {
-    struct Record: Equatable, Sendable {
+package enum SightingPack {
+    package struct Record: Equatable, Sendable {
         var time: Int64
         var sighting: Int64
         var indicator: Int32

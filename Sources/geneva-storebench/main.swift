@@ -56,8 +56,12 @@ do {
     var result: [(String, String)] = []
     if !reportOnly { result.append(("sightings", String(total))) }
     if !reportOnly {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        let store = try GenevaStore(path: path)
+        if path.hasPrefix("postgres") {
+            try PostgresStore.dropSchema(url: path)
+        } else {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        let store = try openStore(path)
         var rng = Rng(state: 42)
         let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
         let countries = (0..<150).map { i in CountryCode(String([letters[i / 26 + 1], letters[i % 26]]))! }
@@ -130,11 +134,11 @@ do {
                    ("ingest_per_second", String(Int(Double(inserted) / ingest))),
                    ("store_seconds", String(format: "%.1f", storeSeconds)),
                    ("store_per_second", String(Int(Double(inserted) / storeSeconds)))]
-        var summary: GenevaStore.CorrelationSummary? = nil
+        var summary: CorrelationSummary? = nil
         let correlate = try seconds { summary = try store.correlate() }
         result += [("correlate_seconds", String(format: "%.1f", correlate)), ("clustered_campaigns", String(summary!.campaigns))]
     }
-    let store = try GenevaStore(path: path)
+    let store = try openStore(path)
     if reportOnly { result.append(("sightings", String(try store.sightingCount()))) }
     var report: NationStateReport? = nil
     var times: [Double] = []

@@ -8,7 +8,7 @@ import WireParsing
 /// Re-clustering after `scan` or `intel import` changed the store: prints
 /// what `rebuild` did (nil: nothing needed), and a failure is a warning, not
 /// the command's error (the data itself was stored).
-func recorrelate(_ rebuild: () throws(StorageError) -> GenevaStore.CorrelationSummary?) {
+func recorrelate(_ rebuild: () throws(StorageError) -> CorrelationSummary?) {
     do {
         if let c = try rebuild() {
             print("correlated: \(c.campaigns) clustered campaign\(c.campaigns == 1 ? "" : "s") from \(c.sightings) sighting\(c.sightings == 1 ? "" : "s") without an intel campaign")
@@ -40,7 +40,7 @@ struct CorrelateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let db = try GenevaStore(path: store.path)
+            let db = try store.open()
             var p = try db.correlationParameters()
             if let customerWindow { p.customerWindow = try duration(customerWindow, option: "--customer-window") }
             if let splitGap { p.splitGap = try duration(splitGap, option: "--split-gap") }
@@ -88,7 +88,7 @@ struct CampaignsCommand: ParsableCommand {
         }
         let rows: [NationStateReport.CampaignRow]
         do {
-            rows = try GenevaStore(path: store.path).campaigns(window: window, actorCountry: country)
+            rows = try store.open().campaigns(window: window, actorCountry: country)
         } catch {
             throw fail(error.description)
         }
@@ -112,9 +112,9 @@ struct CampaignCommand: ParsableCommand {
 
     func run() throws {
         let window = try windowOptions.window()
-        let found: GenevaStore.CampaignDetail?
+        let found: CampaignDetail?
         do {
-            found = try GenevaStore(path: store.path).campaign(id: id, window: window)
+            found = try store.open().campaign(id: id, window: window)
         } catch {
             throw fail(error.description)
         }

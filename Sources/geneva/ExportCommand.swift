@@ -26,7 +26,7 @@ struct ExportCommand: ParsableCommand {
             throw fail("cannot write export: \(error)")
         }
         do {
-            let db = try GenevaStore(path: store.path)
+            let db = try store.open()
             // Streamed: sightings are written as they are read.
             switch format {
             case .ndjson:

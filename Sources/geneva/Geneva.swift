@@ -1,4 +1,5 @@
 import ArgumentParser
+import Storage
 import TelemetryModel
 import Foundation
 
@@ -13,14 +14,32 @@ struct Geneva: ParsableCommand {
         ])
 }
 
-/// `--db PATH` (default `./geneva.sqlite` or `$GENEVA_DB`), shared by every
-/// subcommand that touches the store.
+/// Where the store is, shared by every subcommand that touches it:
+/// `--database-url` (PostgreSQL), else `--db PATH` (SQLite), else
+/// `$GENEVA_DATABASE_URL`, else `$GENEVA_DB`, else `./geneva.sqlite`.
 struct StoreOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("SQLite database file (default: $GENEVA_DB or ./geneva.sqlite).", valueName: "path"))
     var db: String?
 
-    var path: String {
-        db ?? ProcessInfo.processInfo.environment["GENEVA_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "./geneva.sqlite"
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp("PostgreSQL store, postgres://user:password@host:port/database (default: $GENEVA_DATABASE_URL).", valueName: "url"))
+    var databaseURL: String?
+
+    func validate() throws {
+        if db != nil && databaseURL != nil { throw ValidationError("--db and --database-url name two stores; give one") }
+    }
+
+    /// The store's URL or SQLite path.
+    var location: String {
+        let environment = ProcessInfo.processInfo.environment
+        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        return databaseURL ?? db ?? nonEmpty("GENEVA_DATABASE_URL") ?? nonEmpty("GENEVA_DB") ?? "./geneva.sqlite"
+    }
+
+    /// Opens (creating and migrating if needed) the store.
+    func open() throws(StorageError) -> any GenevaStore {
+        try openStore(location)
     }
 }
 

@@ -18,8 +18,8 @@ struct IntelCommand: ParsableCommand {
         @Argument(help: "Intel files or MISP feed directories; the format is detected by content.") var files: [String]
 
         func run() throws {
-            let db: GenevaStore
-            do { db = try GenevaStore(path: store.path) } catch { throw fail(error.description) }
+            let db: any GenevaStore
+            do { db = try store.open() } catch { throw fail(error.description) }
             // New intel changes which sightings have an intel campaign and which
             // actors clustered campaigns point to: rebuild them when there are
             // sightings (also when some file failed: what was imported counts).
@@ -57,7 +57,7 @@ extension IntelCommand {
             let stats: IntelStats
             var snapshotFigures: JSONValue? = nil
             do {
-                let db = try GenevaStore(path: store.path)
+                let db = try store.open()
                 stats = try db.intelStats()
                 if snapshot {
                     let before = residentBytes()
@@ -137,7 +137,7 @@ struct CustomersCommand: ParsableCommand {
             guard let bytes = FileManager.default.contents(atPath: file) else { throw fail("\(file): cannot be read") }
             do {
                 let parsed = try CustomerCSVParser.parse(Array(bytes), source: file)
-                let db = try GenevaStore(path: store.path)
+                let db = try store.open()
                 let summary = try db.importCustomers(parsed.customers)
                 var line = "\(file): \(summary.inserted) customers added, \(summary.updated) updated"
                 let skipped = parsed.skipped.values.reduce(0, +)

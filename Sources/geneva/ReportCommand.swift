@@ -20,7 +20,7 @@ struct ReportCommand: ParsableCommand {
         let window = try windowOptions.window()
         let report: NationStateReport
         do {
-            report = try GenevaStore(path: store.path).nationStateReport(window: window)
+            report = try store.open().nationStateReport(window: window)
         } catch {
             throw fail(error.description)
         }

@@ -23,10 +23,10 @@ struct ScanCommand: ParsableCommand {
 
     func run() throws {
         var options = try logOptions.scanOptions()
-        let db: GenevaStore
+        let db: any GenevaStore
         let indicators: IndicatorSet
         do {
-            db = try GenevaStore(path: store.path)
+            db = try store.open()
             guard try db.customer(id: customer) != nil else {
                 throw fail("unknown customer id \(customer.debugDescription); import it first with `geneva customers import`")
             }
@@ -53,7 +53,7 @@ struct ScanCommand: ParsableCommand {
                 path: file, customerID: customer, sensor: sensor, indicators: indicators, options: options,
                 progress: meter.map { m in { m.update($0, of: $1) } })
             meter?.clear()
-            let record = GenevaStore.ScanRecord(
+            let record = ScanRecord(
                 customerID: customer, sensor: sensor, source: file, firstTime: summary.firstTime, lastTime: summary.lastTime,
                 records: summary.records, observables: summary.observables, anomalies: summary.anomalies.counts)
             let inserted = try db.recordScan(record, sightings: sightings)
@@ -104,7 +104,7 @@ struct ObservablesCommand: ParsableCommand {
 }
 
 /// The matching snapshot of everything in the store, streamed entry by entry.
-func buildIndicatorSet(_ db: GenevaStore) throws(StorageError) -> IndicatorSet {
+func buildIndicatorSet(_ db: any GenevaStore) throws(StorageError) -> IndicatorSet {
     var builder = IndicatorSet.Builder()
     try db.forEachIndicatorEntry {
         builder.add(indicatorID: $0.indicatorID, kind: $0.kind, value: $0.value, validFrom: $0.validFrom, validUntil: $0.validUntil)

@@ -23,16 +23,16 @@ struct SightingsCommand: ParsableCommand {
             // Every sighting of the window, streamed (millions do not sit in memory).
             let sink = try OutputSink(path: nil)
             do {
-                try GenevaStore(path: store.path).forEachSighting(window: window) { sink.write(SightingExport.json($0).serialized() + "\n") }
+                try store.open().forEachSighting(window: window) { sink.write(SightingExport.json($0).serialized() + "\n") }
                 try sink.finish()
             } catch {
                 throw fail("\(error)")
             }
             return
         }
-        let rows: [GenevaStore.SightingRow]
+        let rows: [SightingRow]
         do {
-            rows = try GenevaStore(path: store.path).sightings(window: window, customerID: customer, campaignID: campaign)
+            rows = try store.open().sightings(window: window, customerID: customer, campaignID: campaign)
         } catch {
             throw fail(error.description)
         }

@@ -9,8 +9,8 @@ import Testing
         return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
     }
 
-    @Test func campaignsListIntelAndClusteredCampaigns() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func campaignsListIntelAndClusteredCampaigns(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let all = try #require(try json(cli.run(["campaigns", "--format", "json"])) as? [[String: Any]])
         #expect(all.map { $0["id"] as? String ?? "" }.prefix(3) == ["intel-operation-ghost-mail", "intel-silk-updates", "intel-invoice-spam"])
@@ -34,8 +34,8 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--actor-country"))
     }
 
-    @Test func campaignShowsEverySightingAndWhy() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func campaignShowsEverySightingAndWhy(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let ghost = try #require(try json(cli.run(["campaign", "intel-operation-ghost-mail", "--format", "json"])) as? [String: Any])
         #expect(ghost["sightings"] as? Int == 3 && ghost["actor_country"] as? String == "RU")
@@ -53,8 +53,8 @@ import Testing
         #expect(missing.status != 0 && missing.stderr.contains("no-such-campaign") && missing.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func correlateTakesAndKeepsItsParameters() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func correlateTakesAndKeepsItsParameters(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let r = try cli.run(["correlate", "--customer-window", "90m", "--split-gap", "14d", "--correlation-limit", "5"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -20,8 +20,8 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    @Test func stixBundleIsValidAndHoldsEverySighting() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func stixBundleIsValidAndHoldsEverySighting(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let path = cli.directory.appendingPathComponent("export.stix.json").path
         let r = try cli.run(["export", "--format", "stix", "--output", path])
@@ -45,8 +45,8 @@ import Testing
         #expect(try validate("stix", late)["sightings"] as? Int == 2)
     }
 
-    @Test func mispSightingsLoadInPyMISP() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func mispSightingsLoadInPyMISP(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let path = cli.directory.appendingPathComponent("export.misp.json").path
         #expect(try cli.run(["export", "--format", "misp", "--output", path]).status == 0)

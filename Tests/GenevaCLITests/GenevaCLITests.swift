@@ -1,16 +1,29 @@
 import Foundation
+import Storage
 import GenevaTestSupport
 import Testing
 
 /// Runs the built `geneva` binary as a user would.
 struct CLI {
+    /// The store the commands use: a SQLite file in `directory`, or a schema
+    /// of its own on the PostgreSQL test server (dropped when the last copy of
+    /// this CLI goes).
+    enum Store: String, CaseIterable, Sendable {
+        case sqlite, postgres
+    }
+
     let directory: URL
     var db: String { directory.appendingPathComponent("geneva.sqlite").path }
+    private let schema: TemporarySchema?
 
-    init() throws {
+    init(_ store: Store = .sqlite) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("geneva-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        schema = store == .postgres ? TemporarySchema() : nil
     }
+
+    /// `--db PATH` or `--database-url URL`.
+    var storeArguments: [String] { schema.map { ["--database-url", $0.url] } ?? ["--db", db] }
 
     static let binary: String = {
         var candidates: [String] = []
@@ -34,7 +47,7 @@ struct CLI {
     func run(_ arguments: [String], useDB: Bool = true, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLI.binary)
-        process.arguments = useDB ? ["--db", db] + [] + arguments : arguments
+        process.arguments = useDB ? storeArguments + arguments : arguments
         // Subcommand options come after the subcommand: move --db behind it.
         if useDB, let first = arguments.first {
             var args = [first]
@@ -43,11 +56,12 @@ struct CLI {
                 args.append(sub)
                 rest.removeFirst()
             }
-            process.arguments = args + ["--db", db] + rest
+            process.arguments = args + storeArguments + rest
         }
         process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "GENEVA_DB")
+        env.removeValue(forKey: "GENEVA_DATABASE_URL")
         for (k, v) in environment { env[k] = v }
         process.environment = env
         let out = Pipe(), err = Pipe()
@@ -274,4 +288,17 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         #expect(object["offset"] as? Int == 24)
         #expect(object["time"] as? String == "2026-09-10T22:15:42Z")
     }
+}
+
+/// A schema of its own on the PostgreSQL test server, dropped at deinit.
+final class TemporarySchema: Sendable {
+    let url: String
+
+    init() {
+        let base = ProcessInfo.processInfo.environment["GENEVA_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "postgres://geneva@127.0.0.1:54329/postgres"
+        url = base + (base.contains("?") ? "&" : "?") + "schema=c_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+    }
+
+    deinit { try? PostgresStore.dropSchema(url: url) }
 }

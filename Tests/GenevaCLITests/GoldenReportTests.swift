@@ -21,8 +21,8 @@ import Testing
         #expect(actual == golden, "\(name) differs from the golden file; diff it, and if the change is intended regenerate with GENEVA_UPDATE_GOLDEN=1", sourceLocation: sourceLocation)
     }
 
-    @Test func demoMatchesTheGoldenFiles() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func demoMatchesTheGoldenFiles(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         for (name, arguments) in [
             ("report.json", ["report", "--format", "json"]),

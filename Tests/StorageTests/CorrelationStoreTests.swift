@@ -22,8 +22,8 @@ import ThreatIntel
 
     static let customers = ["a", "b", "x1", "x2", "x3"].map { Customer(id: $0, name: $0, country: CountryCode("DE")!) }
 
-    func scenario() throws -> TemporaryStore {
-        let t = try TemporaryStore()
+    func scenario(_ backend: Backend) throws -> TemporaryStore {
+        let t = try TemporaryStore(backend)
         _ = try t.importCSV(Self.intel)
         _ = try t.store.importCustomers(Self.customers)
         // APT-A's domains and an unattributed one at customer a within hours,
@@ -50,8 +50,8 @@ import ThreatIntel
         return out
     }
 
-    @Test func sharedAddressOverTheLimitDoesNotMergeActors() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func sharedAddressOverTheLimitDoesNotMergeActors(backend: Backend) throws {
+        let t = try scenario(backend)
         var p = Clusterer.Parameters.default
         p.correlationLimit = 3
         let summary = try t.store.correlate(parameters: p)
@@ -72,8 +72,8 @@ import ThreatIntel
         #expect(merged.keys.first?.count == 6)
     }
 
-    @Test func idsAreStableAcrossRebuildsAndTheReportCountsClusteredCampaigns() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func idsAreStableAcrossRebuildsAndTheReportCountsClusteredCampaigns(backend: Backend) throws {
+        let t = try scenario(backend)
         var p = Clusterer.Parameters.default
         p.correlationLimit = 3
         _ = try t.store.correlate(parameters: p)
@@ -100,8 +100,8 @@ import ThreatIntel
     }
 
     /// `scan` correlates only when new sightings can change a cluster.
-    @Test func correlationRunsOnlyWhenNewSightingsLackAnIntelCampaign() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func correlationRunsOnlyWhenNewSightingsLackAnIntelCampaign(backend: Backend) throws {
+        let t = try scenario(backend)
         #expect(try t.store.correlateIfNeeded() != nil)
         #expect(try t.store.correlateIfNeeded() == nil)
         _ = try t.scan("x1", [try t.sighting("intel-campaign.example", "x1", "2026-04-01T10:00:00Z")])
@@ -112,8 +112,8 @@ import ThreatIntel
 
     /// Intel that later puts clustered indicators into an intel campaign takes
     /// them out of the clusters once `correlate` runs again (as `intel import` does).
-    @Test func newIntelCampaignTakesSightingsOutOfClusters() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func newIntelCampaignTakesSightingsOutOfClusters(backend: Backend) throws {
+        let t = try scenario(backend)
         var p = Clusterer.Parameters.default
         p.correlationLimit = 3
         _ = try t.store.correlate(parameters: p)
@@ -125,8 +125,8 @@ import ThreatIntel
         #expect(bee.sightings == 2 && bee.origin == .intel)
     }
 
-    @Test func stixReportLinksIndicatorsAcrossCustomers() throws {
-        let t = try TemporaryStore()
+    @Test(arguments: Backend.allCases) func stixReportLinksIndicatorsAcrossCustomers(backend: Backend) throws {
+        let t = try TemporaryStore(backend)
         let bundle = """
             {"type": "bundle", "id": "bundle--1", "objects": [
               {"type": "indicator", "id": "indicator--1", "spec_version": "2.1", "pattern_type": "stix",
@@ -157,8 +157,8 @@ import ThreatIntel
 /// Sighting identity is stored as a 64-bit hash; a collision between two
 /// different sightings must not drop either (SPEC §3 idempotence stays exact).
 @Suite struct IdentityHashTests {
-    @Test func collidingIdentitiesAreBothKeptAndRepeatsStillAddNothing() throws {
-        let t = try TemporaryStore()
+    @Test(arguments: Backend.allCases) func collidingIdentitiesAreBothKeptAndRepeatsStillAddNothing(backend: Backend) throws {
+        let t = try TemporaryStore(backend)
         _ = try t.importCSV("kind,value\ndomain,a.example\ndomain,b.example\n")
         _ = try t.store.importCustomers([Customer(id: "a", name: "A", country: CountryCode("DE")!)])
         let s = try t.sighting("a.example", "a", "2026-03-01T10:00:00Z")
@@ -166,10 +166,13 @@ import ThreatIntel
             indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue, key: s.key,
             time: s.time.nanoseconds)
         // Another sighting (of b.example) that happens to hold s's hash.
-        try t.store.executeForTesting("""
-            INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, offset, observed, customer_n, identity)
-            VALUES (?, 'a', 's1', 0, 'dns-query', 'other', 'x.pcap', 0, 'b.example', 1, ?)
-            """, arguments: [try t.indicatorID("b.example"), h])
+        let other = try t.indicatorID("b.example")
+        try t.store.write { db in
+            try db.execute("""
+                INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, "offset", observed, customer_n, identity)
+                VALUES (?, 'a', 's1', 0, 'dns-query', 'other', 'x.pcap', 0, 'b.example', 1, ?)
+                """, [.integer(other), .integer(h)])
+        }
         #expect(try t.scan("a", [s]) == 1)
         #expect(try t.scan("a", [s]) == 0)
         #expect(try t.store.sightingCount() == 2)

@@ -5,20 +5,54 @@ import Testing
 import TelemetryModel
 import ThreatIntel
 
-/// A fresh database in a temporary directory, removed at deinit.
+/// The databases the store suite runs on: every test taking a `Backend`
+/// runs on both.
+enum Backend: String, CaseIterable, Sendable {
+    case sqlite, postgres
+
+    /// The test server (`scripts/postgres-test-server.sh`, started by
+    /// `scripts/test.sh`): `$GENEVA_TEST_DATABASE_URL` or its default address.
+    static var postgresURL: String {
+        ProcessInfo.processInfo.environment["GENEVA_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "postgres://geneva@127.0.0.1:54329/postgres"
+    }
+}
+
+/// A fresh, empty store: a SQLite file in a temporary directory, or a
+/// schema of its own on the PostgreSQL test server; removed at deinit.
 final class TemporaryStore {
     let directory: URL
-    let store: GenevaStore
+    let store: any GenevaStore
+    /// PostgreSQL: the URL naming this store's schema.
+    let url: String?
 
-    init() throws {
+    init(_ backend: Backend = .sqlite) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("geneva-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        store = try GenevaStore(path: directory.appendingPathComponent("test.sqlite").path)
+        switch backend {
+        case .sqlite:
+            url = nil
+            store = try SQLiteStore(path: directory.appendingPathComponent("test.sqlite").path)
+        case .postgres:
+            let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let base = Backend.postgresURL
+            let url = base + (base.contains("?") ? "&" : "?") + "schema=" + schema
+            self.url = url
+            do {
+                store = try PostgresStore(url: url)
+            } catch {
+                Issue.record("PostgreSQL test server unreachable (start it: bash scripts/postgres-test-server.sh): \(error)")
+                throw error
+            }
+        }
     }
 
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+        if let url { try? PostgresStore.dropSchema(url: url) }
+    }
 
-    func importCSV(_ text: String, source: String = "intel.csv") throws -> GenevaStore.IntelImportSummary {
+    func importCSV(_ text: String, source: String = "intel.csv") throws -> IntelImportSummary {
         let doc = try IntelImporter.parse(Array(text.utf8), source: source)
         return try store.importIntel(source: source, format: "csv", statements: doc.records, skipped: doc.skipped)
     }
@@ -56,8 +90,8 @@ final class TemporaryStore {
         Customer(id: "e", name: "E", country: CountryCode("JP")!),
     ]
 
-    func scenario() throws -> TemporaryStore {
-        let t = try TemporaryStore()
+    func scenario(_ backend: Backend) throws -> TemporaryStore {
+        let t = try TemporaryStore(backend)
         _ = try t.importCSV(Self.intel)
         _ = try t.store.importCustomers(Self.customers)
         _ = try t.scan("a", [t.sighting("alpha.example", "a", "2026-06-10T10:00:00Z")])
@@ -68,8 +102,8 @@ final class TemporaryStore {
         return t
     }
 
-    @Test func countsFollowSpecSection4() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func countsFollowSpecSection4(backend: Backend) throws {
+        let t = try scenario(backend)
         let report = try t.store.nationStateReport(window: TimeWindow())
         // a (DE): APT-A, RU. b (FR): APT-B, CN, inside validity. c: beta after valid_until → no.
         // d: criminal and unattributed → no. e (JP): Op Two, whose actor APT-A (RU) came from the e-mail row.
@@ -85,16 +119,16 @@ final class TemporaryStore {
         #expect(two.id == "intel-op-two")
     }
 
-    @Test func windowSelectsSightingsByTime() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func windowSelectsSightingsByTime(backend: Backend) throws {
+        let t = try scenario(backend)
         let window = TimeWindow(since: Timestamp(parsing: "2026-06-15"), until: Timestamp(parsing: "2026-06-21"))
         let report = try t.store.nationStateReport(window: window)
         #expect(report.totals == .init(customers: 1, countries: 1, actors: 1, campaigns: 0, sightings: 1))
         #expect(report.coverage.sensorsReporting == 1)
     }
 
-    @Test func rescanningAndReimportingAddNothing() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func rescanningAndReimportingAddNothing(backend: Backend) throws {
+        let t = try scenario(backend)
         let entries = try t.store.indicatorEntries().count
         let again = try t.scan("a", [t.sighting("alpha.example", "a", "2026-06-10T10:00:00Z")])
         #expect(again == 0)
@@ -105,8 +139,8 @@ final class TemporaryStore {
         #expect(try t.store.nationStateReport(window: TimeWindow()).totals.customers == 3)
     }
 
-    @Test func reimportingAChangedSourceReplacesWhatItSaid() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func reimportingAChangedSourceReplacesWhatItSaid(backend: Backend) throws {
+        let t = try scenario(backend)
         _ = try t.importCSV("kind,value,actor,actor_country\ndomain,alpha.example,APT-A,RU\n")
         // beta/camp/crime statements of intel.csv are gone; only alpha remains attributed.
         let report = try t.store.nationStateReport(window: TimeWindow())
@@ -115,8 +149,8 @@ final class TemporaryStore {
         #expect(try t.store.nationStateReport(window: TimeWindow()).totals.customers == 3)
     }
 
-    @Test func unknownCustomerWritesNothing() throws {
-        let t = try scenario()
+    @Test(arguments: Backend.allCases) func unknownCustomerWritesNothing(backend: Backend) throws {
+        let t = try scenario(backend)
         let before = try t.store.sightingCount()
         #expect(throws: StorageError.self) { try t.scan("nobody", [t.sighting("alpha.example", "nobody", "2026-06-10T10:00:00Z")]) }
         #expect(try t.store.sightingCount() == before)
@@ -124,8 +158,8 @@ final class TemporaryStore {
         #expect(try t.store.customer(id: "a")?.country.code == "DE")
     }
 
-    @Test func actorCountryIsFilledInButNeverSilentlyOverwritten() throws {
-        let t = try TemporaryStore()
+    @Test(arguments: Backend.allCases) func actorCountryIsFilledInButNeverSilentlyOverwritten(backend: Backend) throws {
+        let t = try TemporaryStore(backend)
         _ = try t.importCSV("kind,value,actor,actor_country\ndomain,a.example,APT-X,\n", source: "1.csv")
         _ = try t.importCSV("kind,value,actor,actor_country\ndomain,b.example,apt-x,IR\n", source: "2.csv")
         let summary = try t.importCSV("kind,value,actor,actor_country\ndomain,c.example,APT-X,KP\n", source: "3.csv")
@@ -138,11 +172,11 @@ final class TemporaryStore {
     }
 
     @Test func slugsAreStable() {
-        #expect(GenevaStore.slug("Operation Ghost Mail!") == "operation-ghost-mail")
-        #expect(GenevaStore.slug("  --  ") == "campaign")
+        #expect(campaignSlug("Operation Ghost Mail!") == "operation-ghost-mail")
+        #expect(campaignSlug("  --  ") == "campaign")
     }
 
     @Test func unopenableDatabaseIsAnError() {
-        #expect(throws: StorageError.self) { try GenevaStore(path: "/nonexistent-dir/x/y.sqlite") }
+        #expect(throws: StorageError.self) { try SQLiteStore(path: "/nonexistent-dir/x/y.sqlite") }
     }
 }

@@ -14,7 +14,7 @@ import TelemetryModel
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("old.sqlite").path
         do {
-            let old = try GenevaStore(path: path, upTo: "v2-actor-aliases")
+            let old = try SQLiteStore(path: path, upTo: "v2-actor-aliases")
             try old.executeForTesting("""
                 INSERT INTO customer (id, name, country) VALUES ('a', 'A', 'DE'), ('b', 'B', 'FR');
                 INSERT INTO actor (id, name, country) VALUES (1, 'APT-X', 'RU');
@@ -31,7 +31,7 @@ import TelemetryModel
                     (2, 'b', 's1', 1782000200000000000, 'http-host', 'k3', 'b.pcap', 90, 'y.example');
                 """)
         }
-        let store = try GenevaStore(path: path)
+        let store = try SQLiteStore(path: path)
         let rows = try store.sightings(window: TimeWindow())
         #expect(rows.map(\.observed) == ["x.example", "x.example", "y.example"])
         let report = try store.nationStateReport(window: TimeWindow())

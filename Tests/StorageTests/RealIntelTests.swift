@@ -18,8 +18,8 @@ import ThreatIntel
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     }
 
-    func importAlone(_ file: String) throws -> (TemporaryStore, IntelStats) {
-        let t = try TemporaryStore()
+    func importAlone(_ file: String, _ backend: Backend) throws -> (TemporaryStore, IntelStats) {
+        let t = try TemporaryStore(backend)
         let doc = try IntelImporter.load(path: Self.intel + file)
         _ = try t.store.importIntel(source: doc.source, format: doc.format.rawValue, statements: doc.records,
                                     actors: doc.actors, campaigns: doc.campaigns, skipped: doc.skipped)
@@ -71,9 +71,9 @@ import ThreatIntel
         Dictionary(uniqueKeysWithValues: stats.indicatorsByKind.map { ($0.key.rawValue, $0.value) })
     }
 
-    @Test func stixBundleAPT1() throws {
+    @Test(arguments: Backend.allCases) func stixBundleAPT1(backend: Backend) throws {
         let e = try expected("stix21-apt1-report.json")
-        let (_, stats) = try importAlone("stix21-apt1-report.json")
+        let (_, stats) = try importAlone("stix21-apt1-report.json", backend)
         let kinds = try stixKinds(e)
         #expect(byKind(stats) == kinds.byKind)
         #expect(kinds.byKind == ["cidr": 4, "domain": 3, "md5": 3])
@@ -84,9 +84,9 @@ import ThreatIntel
         #expect(stats.campaigns == (e["objects_by_type"] as? [String: Int])?["campaign", default: 0])
     }
 
-    @Test func stixJSONLinesAPT31() throws {
+    @Test(arguments: Backend.allCases) func stixJSONLinesAPT31(backend: Backend) throws {
         let e = try expected("sekoia-apt31-stix21.jsonl")
-        let (_, stats) = try importAlone("sekoia-apt31-stix21.jsonl")
+        let (_, stats) = try importAlone("sekoia-apt31-stix21.jsonl", backend)
         let kinds = try stixKinds(e)
         #expect(byKind(stats) == kinds.byKind)
         #expect(stats.skipped["pattern_type_yara"] == kinds.otherPatternTypes["yara"])
@@ -95,9 +95,9 @@ import ThreatIntel
         #expect(stats.sources == ["sekoia-apt31-stix21.jsonl": stats.indicators])
     }
 
-    @Test func mispEventQakbotEmotet() throws {
+    @Test(arguments: Backend.allCases) func mispEventQakbotEmotet(backend: Backend) throws {
         let e = try expected("pymisp-event-qakbot-emotet.json")
-        let (_, stats) = try importAlone("pymisp-event-qakbot-emotet.json")
+        let (_, stats) = try importAlone("pymisp-event-qakbot-emotet.json", backend)
         let network = try #require(e["network_values"] as? [[Any]])
         let ips = Set(network.filter { ($0[0] as? String) == "ip-dst" && ($0[2] as? Bool) == true }.map { $0[1] as! String })
         let types = try #require(e["attribute_types_all"] as? [String: Int])
@@ -110,9 +110,9 @@ import ThreatIntel
         #expect(stats.actors == 0, "tool and banker galaxies are not actors")
     }
 
-    @Test func mispGalaxyThreatActors() throws {
+    @Test(arguments: Backend.allCases) func mispGalaxyThreatActors(backend: Backend) throws {
         let e = try expected("misp-galaxy-threat-actor.json")
-        let (_, stats) = try importAlone("misp-galaxy-threat-actor.json")
+        let (_, stats) = try importAlone("misp-galaxy-threat-actor.json", backend)
         #expect(stats.actors == e["clusters"] as? Int)
         #expect(stats.actorsWithCountry == e["clusters_with_country"] as? Int)
         let top = try #require(e["country_histogram_top20"] as? [[Any]])
@@ -122,10 +122,10 @@ import ThreatIntel
         #expect(stats.indicators == 0)
     }
 
-    @Test(arguments: ["zeek-intel-gru-aa25.intel", "zeek-doc-intel-basic.dat"])
-    func zeekIntel(file: String) throws {
+    @Test(arguments: Backend.allCases, ["zeek-intel-gru-aa25.intel", "zeek-doc-intel-basic.dat"])
+    func zeekIntel(backend: Backend, file: String) throws {
         let e = try expected(file)
-        let (_, stats) = try importAlone(file)
+        let (_, stats) = try importAlone(file, backend)
         let list = try #require(e["indicator_list"] as? [[String]])
         var expectedKinds: [String: Set<String>] = [:]
         for row in list {
@@ -137,7 +137,7 @@ import ThreatIntel
         #expect(stats.skipped.isEmpty)
     }
 
-    @Test func everythingTogetherAndReimportingChangesNothing() throws {
+    @Test(arguments: Backend.allCases) func everythingTogetherAndReimportingChangesNothing(backend: Backend) throws {
         let t = try TemporaryStore()
         let files = try FileManager.default.contentsOfDirectory(atPath: Self.intel).sorted()
         #expect(files.count == 6)

@@ -11,9 +11,10 @@ import ThreatIntel
 /// sources per indicator, validity windows, campaigns with and without
 /// actors, actors with and without countries, clustered campaigns.
 @Suite struct ReportScanTests {
-    @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8]) func onePassReportEqualsTheSQLDefinition(seed: UInt64) throws {
+    @Test(arguments: Backend.allCases, [1, 2, 3, 4, 5, 6, 7, 8])
+    func onePassReportEqualsTheSQLDefinition(backend: Backend, seed: UInt64) throws {
         var rng = SeededGenerator(seed: seed)
-        let t = try TemporaryStore()
+        let t = try TemporaryStore(backend)
         let actors = ["APT-One,RU", "apt-two,CN", "Apt-Three,RU", "Gang,", "Other,IR", "Quiet,"]
         let campaigns = ["Op A", "Op B", "Op C", "Op D", ""]
         let days = (1...28).map { String(format: "2026-%02d-%02d", Int.random(in: 1...12, using: &rng), $0) }

@@ -1,25 +1,24 @@
 import Correlation
-import GRDB
 import TelemetryModel
 
-extension GenevaStore {
-    package struct CorrelationSummary: Equatable, Sendable {
-        /// Sightings of indicators without an intel campaign (the clusterer's input).
-        package var sightings: Int
-        package var campaigns: Int
-        package var attributed: Int
-        /// Indicators over the correlation limit (they link nothing else).
-        package var popularIndicators: Int
-    }
+package struct CorrelationSummary: Equatable, Sendable {
+    /// Sightings of indicators without an intel campaign (the clusterer's input).
+    package var sightings: Int
+    package var campaigns: Int
+    package var attributed: Int
+    /// Indicators over the correlation limit (they link nothing else).
+    package var popularIndicators: Int
+}
 
+extension GenevaStore {
     /// The parameters `correlate` used last (or the defaults), so that the
     /// correlation `scan` runs after each file matches the analyst's choice.
     package func correlationParameters() throws(StorageError) -> Clusterer.Parameters {
         try read { db in
             var p = Clusterer.Parameters.default
-            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM setting WHERE name LIKE 'correlation.%'") {
-                let value = Int64(row[1] as String)
-                switch row[0] as String {
+            for row in try db.rows("SELECT name, value FROM setting WHERE name LIKE 'correlation.%'") {
+                let value = Int64(try row.string(1))
+                switch try row.string(0) {
                 case "correlation.customer_window_ns": if let value { p.customerWindow = value }
                 case "correlation.split_gap_ns": if let value { p.splitGap = value }
                 case "correlation.limit": if let value { p.correlationLimit = Int(value) }
@@ -37,13 +36,13 @@ extension GenevaStore {
     /// for a rebuild.
     package func correlateIfNeeded() throws(StorageError) -> CorrelationSummary? {
         let needed = try read { db -> Bool in
-            let last = Int64(try String.fetchOne(db, sql: "SELECT value FROM setting WHERE name = 'correlation.last_sighting'") ?? "") ?? 0
-            return try Bool.fetchOne(db, sql: """
+            let last = Int64(try db.string("SELECT value FROM setting WHERE name = 'correlation.last_sighting'") ?? "") ?? 0
+            return try db.row("""
                 SELECT 1 FROM sighting s WHERE s.id > ?
                   AND NOT EXISTS (SELECT 1 FROM intel_entry e WHERE e.indicator_id = s.indicator_id AND e.campaign_id IS NOT NULL
                                   AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until))
                 LIMIT 1
-                """, arguments: [last]) ?? false
+                """, [.integer(last)]) != nil
         }
         return needed ? try correlate() : nil
     }
@@ -63,13 +62,13 @@ extension GenevaStore {
                     ("correlation.limit", Int64(parameters.correlationLimit)),
                 ] {
                     try db.execute(
-                        sql: "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                        arguments: [name, String(value)])
+                        "INSERT INTO setting (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                        [.text(name), .text(String(value))])
                 }
             }
             // Sightings that count for their indicator (some statement valid at
             // their time) and that no valid statement puts in an intel campaign.
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try db.rows("""
                 SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.evidence, s.key, s.time, i.kind, i.value
                 FROM sighting s JOIN indicator i ON i.id = s.indicator_id
                 WHERE EXISTS (SELECT 1 FROM intel_entry e WHERE e.indicator_id = s.indicator_id
@@ -82,38 +81,34 @@ extension GenevaStore {
             var names: [Int64: String] = [:]
             for row in rows {
                 inputs.append(Clusterer.Input(
-                    id: row[0], indicator: row[1], customer: row[2], sensor: row[3], evidence: row[4], key: row[5], time: row[6]))
-                names[row[1]] = "\(row[7] as String):\(row[8] as String)"
+                    id: try row.int64(0), indicator: try row.int64(1), customer: try row.string(2), sensor: try row.string(3),
+                    evidence: try row.string(4), key: try row.string(5), time: try row.int64(6)))
+                names[try row.int64(1)] = "\(try row.string(7)):\(try row.string(8))"
             }
             var reports: [Int64: [String]] = [:]
             var actorsOf: [Int64: Set<Int64>] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try db.rows("""
                 SELECT DISTINCT e.indicator_id, e.report, e.actor_id FROM intel_entry e
                 WHERE e.report IS NOT NULL OR e.actor_id IS NOT NULL
                 """) {
-                let indicator: Int64 = row[0]
-                if let report: String = row[1], !(reports[indicator]?.contains(report) ?? false) {
+                let indicator = try row.int64(0)
+                if let report = try row.optionalString(1), !(reports[indicator]?.contains(report) ?? false) {
                     reports[indicator, default: []].append(report)
                 }
-                if let actor: Int64 = row[2] { actorsOf[indicator, default: []].insert(actor) }
+                if let actor = try row.optionalInt64(2) { actorsOf[indicator, default: []].insert(actor) }
             }
 
-            try db.execute(
-                sql: """
-                    INSERT INTO setting (name, value) VALUES ('correlation.last_sighting', (SELECT COALESCE(MAX(id), 0) FROM sighting))
-                    ON CONFLICT(name) DO UPDATE SET value = excluded.value
-                    """)
+            try db.execute("""
+                INSERT INTO setting (name, value) VALUES ('correlation.last_sighting', (SELECT CAST(COALESCE(MAX(id), 0) AS TEXT) FROM sighting))
+                ON CONFLICT(name) DO UPDATE SET value = excluded.value
+                """)
             let clusterer = Clusterer(parameters: parameters)
             let clusters = clusterer.cluster(inputs, reports: reports)
 
-            try db.execute(sql: "DELETE FROM cluster_sighting")
-            try db.execute(sql: "DELETE FROM campaign WHERE origin = 'clustered'")
-            let insertCampaign = try db.makeStatement(sql: """
-                INSERT INTO campaign (key, name, origin, actor_id, confidence) VALUES (?, ?, 'clustered', ?, ?)
-                """)
-            let insertMember = try db.makeStatement(sql: """
-                INSERT INTO cluster_sighting (sighting_id, campaign_id, via_sighting_id, reason, detail) VALUES (?, ?, ?, ?, ?)
-                """)
+            try db.execute("DELETE FROM cluster_sighting")
+            try db.execute("DELETE FROM campaign WHERE origin = 'clustered'")
+            let insertCampaign = "INSERT INTO campaign (key, name, origin, actor_id, confidence) VALUES (?, ?, 'clustered', ?, ?) RETURNING id"
+            let insertMember = "INSERT INTO cluster_sighting (sighting_id, campaign_id, via_sighting_id, reason, detail) VALUES (?, ?, ?, ?, ?)"
             var summary = CorrelationSummary(sightings: inputs.count, campaigns: clusters.count, attributed: 0, popularIndicators: 0)
             summary.popularIndicators = clusterer.popularIndicators(inputs).count
 
@@ -133,10 +128,9 @@ extension GenevaStore {
                 if best != nil { summary.attributed += 1 }
                 let day = Timestamp(nanoseconds: seed.time).rfc3339.prefix(10)
                 let name = "Cluster \(key): \(names[seed.indicator].map { String($0.split(separator: ":", maxSplits: 1).last ?? "") } ?? "?") from \(day)"
-                try insertCampaign.execute(arguments: [key, name, best?.key, confidence])
-                let campaignID = db.lastInsertedRowID
+                let campaignID = try db.int64(insertCampaign, [.text(key), .text(name), .int(best?.key), .int(confidence)])!
                 for m in cluster.members {
-                    try insertMember.execute(arguments: [m.sighting, campaignID, m.via, m.reason.rawValue, m.detail])
+                    try db.execute(insertMember, [.integer(m.sighting), .integer(campaignID), .int(m.via), .text(m.reason.rawValue), .text(m.detail)])
                 }
             }
             return summary

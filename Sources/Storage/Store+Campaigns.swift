@@ -1,5 +1,22 @@
-import GRDB
 import TelemetryModel
+
+/// One campaign with its evidence: every in-window sighting and why it is
+/// in the campaign.
+package struct CampaignDetail: Sendable {
+    package struct Evidence: Sendable {
+        package var sighting: SightingRow
+        /// Intel campaigns: `intel`; clustered: the link's reason (`seed`,
+        /// `same-customer`, …).
+        package var reason: String
+        /// One sentence saying what the membership rests on.
+        package var why: String
+        /// Clustered: the sighting this one was linked to.
+        package var via: Int64?
+    }
+
+    package var campaign: NationStateReport.CampaignRow
+    package var evidence: [Evidence]
+}
 
 extension GenevaStore {
     /// Campaigns with sightings in `window` (SPEC §6 rows), optionally only
@@ -9,58 +26,40 @@ extension GenevaStore {
         return scan.campaignRows(tally, actorCountryFilter: actorCountry?.code)
     }
 
-    /// One campaign with its evidence: every in-window sighting and why it is
-    /// in the campaign.
-    package struct CampaignDetail: Sendable {
-        package struct Evidence: Sendable {
-            package var sighting: SightingRow
-            /// Intel campaigns: `intel`; clustered: the link's reason (`seed`,
-            /// `same-customer`, …).
-            package var reason: String
-            /// One sentence saying what the membership rests on.
-            package var why: String
-            /// Clustered: the sighting this one was linked to.
-            package var via: Int64?
-        }
-
-        package var campaign: NationStateReport.CampaignRow
-        package var evidence: [Evidence]
-    }
-
     /// The campaign with id (key) `id`, or nil when it has no sighting in `window`
     /// or does not exist.
     package func campaign(id: String, window: TimeWindow) throws(StorageError) -> CampaignDetail? {
         let (scan, tally, _) = try reportScan(window: window)
         let found: (NationStateReport.CampaignRow, [Int64: (reason: String, why: String, via: Int64?)], [Int64: [(from: Int64, until: Int64, source: String)]])? = try read { db in
             guard let row = scan.campaignRows(tally, key: id).first,
-                  let campaignID = try Int64.fetchOne(db, sql: "SELECT id FROM campaign WHERE key = ?", arguments: [id])
+                  let campaignID = try db.int64("SELECT id FROM campaign WHERE key = ?", [.text(id)])
             else { return nil }
             var why: [Int64: (reason: String, why: String, via: Int64?)] = [:]
             var intelSources: [Int64: [(from: Int64, until: Int64, source: String)]] = [:]
             if row.origin == .intel {
                 // The campaign's statements (intel-sized), matched to each sighting below.
-                for r in try Row.fetchAll(db, sql: """
+                for r in try db.rows("""
                     SELECT e.indicator_id, e.valid_from, e.valid_until, src.name
                     FROM intel_entry e JOIN intel_source src ON src.id = e.source_id
                     WHERE e.campaign_id = ?
-                    """, arguments: [campaignID]) {
-                    intelSources[r[0], default: []].append((r[1], (r[2] as Int64?) ?? .max, r[3]))
+                    """, [.integer(campaignID)]) {
+                    intelSources[try r.int64(0), default: []].append((try r.int64(1), try r.optionalInt64(2) ?? .max, try r.string(3)))
                 }
             } else {
-                for r in try Row.fetchAll(db, sql: """
+                for r in try db.rows("""
                     SELECT cs.sighting_id, cs.reason, cs.detail, cs.via_sighting_id, vi.kind, vi.value, v.customer_id, v.time
                     FROM cluster_sighting cs
                     LEFT JOIN sighting v ON v.id = cs.via_sighting_id LEFT JOIN indicator vi ON vi.id = v.indicator_id
-                    WHERE cs.campaign_id = :campaign
-                    """, arguments: ["campaign": campaignID]) {
-                    let reason: String = r[1]
-                    let detail: String = r[2]
-                    let via: Int64? = r[3]
-                    var text = "\(reason): \(detail)"
-                    if let via, let kind: String = r[4], let value: String = r[5], let customer: String = r[6], let time: Int64 = r[7] {
+                    WHERE cs.campaign_id = ?
+                    """, [.integer(campaignID)]) {
+                    let reason = try r.string(1)
+                    let via = try r.optionalInt64(3)
+                    var text = "\(reason): \(try r.string(2))"
+                    if let via, let kind = try r.optionalString(4), let value = try r.optionalString(5), let customer = try r.optionalString(6),
+                       let time = try r.optionalInt64(7) {
                         text += "; linked to sighting \(via) (\(kind) \(value) at \(customer), \(Timestamp(nanoseconds: time).rfc3339))"
                     }
-                    why[r[0]] = (reason, text, via)
+                    why[try r.int64(0)] = (reason, text, via)
                 }
             }
             return (row, why, intelSources)
@@ -83,16 +82,13 @@ extension GenevaStore {
         return CampaignDetail(campaign: row, evidence: evidence)
     }
 
-    static func windowArguments(_ window: TimeWindow) -> StatementArguments {
-        ["since": window.since?.nanoseconds ?? Int64.min, "until": window.until?.nanoseconds ?? Int64.max]
-    }
 }
 
 extension GenevaStore {
     /// `campaigns(window:actorCountry:)` straight from SQL (the differential test's oracle).
     package func campaignsSQL(window: TimeWindow, actorCountry: CountryCode? = nil) throws(StorageError) -> [NationStateReport.CampaignRow] {
         try read { db in
-            try GenevaStore.campaignRows(db, arguments: GenevaStore.windowArguments(window), actorCountry: actorCountry?.code)
+            try Self.campaignRows(db, window: window, actorCountry: actorCountry?.code)
         }
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import TelemetryModel
 
 extension GenevaStore {
@@ -7,18 +6,19 @@ extension GenevaStore {
     /// put it in; actor directly or through the intel campaign: a clustered
     /// campaign's actor never makes its sightings nation-state ones), and
     /// the nation-state ones (`ns`: actor with a country). Shared by the
-    /// report and `sightings`, so both apply SPEC §4 the same way.
-    static let attributedCTE = attributedCTE(filter: "")
+    /// report and `sightings`, so both apply SPEC §4 the same way. Its
+    /// arguments come first: since, until (`windowArguments`).
+    static var attributedCTE: String { attributedCTE(filter: "") }
 
     /// `attributedCTE` over fewer sightings: `filter` is ANDed to the window
     /// condition on `sighting s` (the attributions of the remaining ones do
-    /// not change).
+    /// not change); its arguments follow the window's.
     static func attributedCTE(filter: String) -> String {
         """
         WITH s AS (
             SELECT s.id, s.indicator_id, s.customer_id, s.sensor, s.time, c.country AS victim
             FROM sighting s JOIN customer c ON c.id = s.customer_id
-            WHERE s.time >= :since AND s.time < :until\(filter)
+            WHERE s.time >= ? AND s.time < ?\(filter)
         ),
         e AS (
             SELECT DISTINCT s.id AS sid, s.indicator_id, s.customer_id, s.time, s.victim,
@@ -48,58 +48,60 @@ extension GenevaStore {
     /// kept as the oracle the one-pass version is tested against (it takes
     /// minutes at millions of sightings).
     package func nationStateReportSQL(window: TimeWindow) throws(StorageError) -> NationStateReport {
-        let arguments = GenevaStore.windowArguments(window)
+        let arguments = Self.windowArguments(window)
         return try read { db in
-            let cte = GenevaStore.attributedCTE
-            let totalsRow = try Row.fetchOne(db, sql: cte + """
+            let cte = Self.attributedCTE
+            let totalsRow = try db.row(cte + """
                 SELECT COUNT(DISTINCT customer_id), COUNT(DISTINCT victim), COUNT(DISTINCT actor_id),
                        COUNT(DISTINCT campaign_id), COUNT(DISTINCT sid), MIN(time), MAX(time)
                 FROM ns
-                """, arguments: arguments)!
+                """, arguments)!
             let totals = NationStateReport.Totals(
-                customers: totalsRow[0], countries: totalsRow[1], actors: totalsRow[2], campaigns: totalsRow[3], sightings: totalsRow[4])
-            let first: Int64? = totalsRow[5]
-            let last: Int64? = totalsRow[6]
+                customers: try totalsRow.int(0), countries: try totalsRow.int(1), actors: try totalsRow.int(2),
+                campaigns: try totalsRow.int(3), sightings: try totalsRow.int(4))
+            let first = try totalsRow.optionalInt64(5)
+            let last = try totalsRow.optionalInt64(6)
 
             var actorsByCountry: [String: [String]] = [:]
-            for row in try Row.fetchAll(db, sql: cte + "SELECT DISTINCT actor_country, actor FROM ns ORDER BY actor", arguments: arguments) {
-                actorsByCountry[row[0], default: []].append(row[1])
+            for row in try db.rows(cte + "SELECT DISTINCT actor_country, actor, lower(actor) FROM ns ORDER BY lower(actor), actor", arguments) {
+                actorsByCountry[try row.string(0), default: []].append(try row.string(1))
             }
-            let byCountry = try Row.fetchAll(db, sql: cte + """
+            let byCountry = try db.rows(cte + """
                 SELECT actor_country, COUNT(DISTINCT campaign_id), COUNT(DISTINCT customer_id), COUNT(DISTINCT victim)
                 FROM ns GROUP BY actor_country
                 ORDER BY COUNT(DISTINCT customer_id) DESC, actor_country
-                """, arguments: arguments).compactMap { row -> NationStateReport.ActorCountryRow? in
-                guard let country = CountryCode(row[0] as String) else { return nil }
+                """, arguments).compactMap { row -> NationStateReport.ActorCountryRow? in
+                guard let country = CountryCode(try row.string(0)) else { return nil }
                 return NationStateReport.ActorCountryRow(
-                    country: country, actors: actorsByCountry[row[0]] ?? [], campaigns: row[1], customers: row[2], countries: row[3])
+                    country: country, actors: actorsByCountry[try row.string(0)] ?? [], campaigns: try row.int(1),
+                    customers: try row.int(2), countries: try row.int(3))
             }
 
-            let campaigns = try GenevaStore.campaignRows(db, arguments: arguments)
+            let campaigns = try Self.campaignRows(db, window: window)
 
-
-            let byVictim = try Row.fetchAll(db, sql: cte + """
+            let byVictim = try db.rows(cte + """
                 SELECT victim, COUNT(DISTINCT customer_id) FROM ns GROUP BY victim
                 ORDER BY COUNT(DISTINCT customer_id) DESC, victim
-                """, arguments: arguments).compactMap { row -> NationStateReport.VictimCountryRow? in
-                CountryCode(row[0] as String).map { NationStateReport.VictimCountryRow(country: $0, customers: row[1]) }
+                """, arguments).compactMap { row -> NationStateReport.VictimCountryRow? in
+                guard let country = CountryCode(try row.string(0)) else { return nil }
+                return NationStateReport.VictimCountryRow(country: country, customers: try row.int(1))
             }
             // Weeks since 1970-01-05 (a Monday), floor division for times before it.
             let day: Int64 = 86_400_000_000_000
-            let weeks = try Row.fetchAll(db, sql: cte + """
+            let weeks = try db.rows(cte + """
                 SELECT week, COUNT(DISTINCT sid) FROM (
                     SELECT sid, CAST((CASE WHEN time - \(4 * day) >= 0 THEN time - \(4 * day)
-                                           ELSE time - \(4 * day) - \(7 * day - 1) END) / \(7 * day) AS INTEGER) AS week
-                    FROM ns)
+                                           ELSE time - \(4 * day) - \(7 * day - 1) END) / \(7 * day) AS BIGINT) AS week
+                    FROM ns) AS weekly
                 GROUP BY week ORDER BY week
-                """, arguments: arguments).map { row in
-                NationStateReport.WeekRow(weekStart: Timestamp(nanoseconds: (row[0] as Int64) * 7 * day + 4 * day), sightings: row[1])
+                """, arguments).map { row in
+                NationStateReport.WeekRow(weekStart: Timestamp(nanoseconds: try row.int64(0) * 7 * day + 4 * day), sightings: try row.int(1))
             }
 
             var report = NationStateReport(
                 window: window, firstSighting: first.map(Timestamp.init(nanoseconds:)),
                 lastSighting: last.map(Timestamp.init(nanoseconds:)), totals: totals, byActorCountry: byCountry,
-                campaigns: campaigns, coverage: try GenevaStore.coverage(db, arguments: arguments))
+                campaigns: campaigns, coverage: try Self.coverage(db, window: window))
             report.byVictimCountry = byVictim
             report.sightingsPerWeek = weeks
             return report
@@ -107,50 +109,54 @@ extension GenevaStore {
     }
 
     /// Campaigns with sightings in the window (SPEC §6 rows), most customers
-    /// first; `arguments` holds `since` and `until`.
-    static func campaignRows(_ db: Database, arguments: StatementArguments, actorCountry: String? = nil) throws -> [NationStateReport.CampaignRow] {
-        let cte = GenevaStore.attributedCTE
-        var arguments = arguments
+    /// first.
+    static func campaignRows(_ db: any SQLSession, window: TimeWindow, actorCountry: String? = nil) throws -> [NationStateReport.CampaignRow] {
+        let cte = Self.attributedCTE
+        var arguments = Self.windowArguments(window)
         var filter = ""
         if let actorCountry {
-            filter += " AND a.country = :actorCountry"
-            _ = arguments.append(contentsOf: ["actorCountry": actorCountry])
+            filter += " AND a.country = ?"
+            arguments.append(.text(actorCountry))
         }
         var victimCountries: [Int64: [CountryCode]] = [:]
-        for row in try Row.fetchAll(db, sql: cte + """
+        for row in try db.rows(cte + """
             SELECT DISTINCT campaign_id, victim FROM e WHERE campaign_id IS NOT NULL ORDER BY victim
-            """, arguments: arguments) {
-            if let country = CountryCode(row[1] as String) { victimCountries[row[0], default: []].append(country) }
+            """, Self.windowArguments(window)) {
+            if let country = CountryCode(try row.string(1)) { victimCountries[try row.int64(0), default: []].append(country) }
         }
-        return try Row.fetchAll(db, sql: cte + """
+        return try db.rows(cte + """
             SELECT cp.id, cp.key, cp.name, cp.origin, a.name, a.country,
                    COUNT(DISTINCT e.customer_id), MIN(e.time), MAX(e.time), COUNT(DISTINCT e.indicator_id), COUNT(DISTINCT e.sid),
                    cp.confidence
             FROM e JOIN campaign cp ON cp.id = e.campaign_id
             LEFT JOIN actor a ON a.id = cp.actor_id
-            WHERE 1\(filter)
-            GROUP BY cp.id
+            WHERE 1 = 1\(filter)
+            GROUP BY cp.id, cp.key, cp.name, cp.origin, a.id, a.name, a.country, cp.confidence
             ORDER BY COUNT(DISTINCT e.customer_id) DESC, MIN(e.time), cp.key
-            """, arguments: arguments).map { row in
-            let countryText: String? = row[5]
+            """, arguments).map { row in
             var campaign = NationStateReport.CampaignRow(
-                id: row[1], name: row[2], origin: CampaignOrigin(rawValue: row[3]) ?? .intel, actor: row[4],
-                actorCountry: countryText.flatMap(CountryCode.init), customers: row[6],
-                countries: victimCountries[row[0]] ?? [], firstSeen: Timestamp(nanoseconds: row[7]),
-                lastSeen: Timestamp(nanoseconds: row[8]), indicators: row[9], sightings: row[10])
-            campaign.confidence = row[11]
+                id: try row.string(1), name: try row.string(2), origin: CampaignOrigin(rawValue: try row.string(3)) ?? .intel,
+                actor: try row.optionalString(4), actorCountry: try row.optionalString(5).flatMap(CountryCode.init), customers: try row.int(6),
+                countries: victimCountries[try row.int64(0)] ?? [], firstSeen: Timestamp(nanoseconds: try row.int64(7)),
+                lastSeen: Timestamp(nanoseconds: try row.int64(8)), indicators: try row.int(9), sightings: try row.int(10))
+            campaign.confidence = try row.optionalInt(11)
             return campaign
         }
     }
 
     /// Sensors known, and those whose scanned data overlaps the window.
-    static func coverage(_ db: Database, arguments: StatementArguments) throws -> NationStateReport.Coverage {
-        let sensors = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sensor") ?? 0
-        let reporting = try Int.fetchOne(db, sql: """
+    static func coverage(_ db: any SQLSession, window: TimeWindow) throws -> NationStateReport.Coverage {
+        let sensors = Int(try db.int64("SELECT COUNT(*) FROM sensor") ?? 0)
+        let reporting = Int(try db.int64("""
             SELECT COUNT(*) FROM (
                 SELECT DISTINCT customer_id, sensor FROM scan
-                WHERE last_time IS NOT NULL AND last_time >= :since AND first_time < :until)
-            """, arguments: arguments) ?? 0
+                WHERE last_time IS NOT NULL AND last_time >= ? AND first_time < ?) AS reporting
+            """, Self.windowArguments(window)) ?? 0)
         return .init(sensors: sensors, sensorsReporting: reporting, captureLossMax: nil)
+    }
+
+    /// The window's bounds as `attributedCTE` and `coverage` take them.
+    static func windowArguments(_ window: TimeWindow) -> [SQLValue] {
+        [.integer(window.since?.nanoseconds ?? Int64.min), .integer(window.until?.nanoseconds ?? Int64.max)]
     }
 }
