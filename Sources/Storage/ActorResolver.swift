@@ -44,7 +44,7 @@ struct ActorResolver {
         if let id {
             actorID = id
         } else {
-            actorID = try db.int64("INSERT INTO actor (name, country) VALUES (?, NULL) RETURNING id", [.text(name)])!
+            actorID = try db.insert("INSERT INTO actor (name, country) VALUES (?, NULL)", [.text(name)])!
             created.insert(actorID)
         }
         cache[name.lowercased()] = actorID

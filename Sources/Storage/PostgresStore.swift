@@ -102,17 +102,23 @@ package final class PostgresStore: GenevaStore {
 
     package func reportScan(window: TimeWindow) throws(StorageError) -> (ReportScan, ReportScan.Tally, NationStateReport.Coverage) {
         try read { db in
+            guard let session = db as? PostgresSession else { throw StorageError(.database, "a PostgreSQL store was handed a foreign session") }
             let scan = try ReportScan(db)
             var tally = scan.emptyTally()
             var pairs: [(Int32, Int32)] = []
             pairs.reserveCapacity(8)
-            try db.forEachRow(
-                "SELECT id, time, indicator_id, customer_n FROM sighting WHERE time >= ? AND time < ? ORDER BY time",
-                PostgresStore.windowArguments(window)
-            ) { row in
-                scan.count(
-                    sid: try row.int64(0), time: try row.int64(1), indicatorID: try row.int64(2), customerN: try row.int64(3),
-                    into: &tally, pairs: &pairs)
+            // The server packs the window's (time, id, indicator, customer) into
+            // blobs of 8,192 records in SightingPack's layout (big-endian), read
+            // from the index alone: a few hundred values cross the connection
+            // instead of millions of rows (1M sightings: 5.3 s row by row).
+            try session.forEachBlob("""
+                SELECT string_agg(int8send(time) || int8send(id) || int4send(CAST(indicator_id AS INTEGER)) || int4send(CAST(customer_n AS INTEGER)), ''::bytea)
+                FROM sighting WHERE time >= ? AND time < ? GROUP BY id / 8192
+                """, PostgresStore.windowArguments(window)) { bytes in
+                let whole = SightingPack.forEach(bytes, bigEndian: true) { time, sid, indicator, customerN in
+                    scan.count(sid: sid, time: time, indicatorID: Int64(indicator), customerN: Int64(customerN), into: &tally, pairs: &pairs)
+                }
+                if !whole { throw StorageError(.database, "the server sent a sighting block of \(bytes.count) bytes, not whole records") }
             }
             tally.flushWeek()
             return (scan, tally, try PostgresStore.coverage(db, window: window))
@@ -194,6 +200,31 @@ struct PostgresSession: SQLSession {
 
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
         try connection.query(try query(sql, arguments), logger: logger).wait().rows.map(PostgresSession.row)
+    }
+
+    func insert(_ sql: String, _ arguments: [SQLValue]) throws -> Int64? {
+        try rows(sql + " RETURNING id", arguments).first?.int64(0)
+    }
+
+    /// The first column (`bytea`) of each row, a few rows per round trip
+    /// through a cursor, handed to `body` in place (large blobs).
+    func forEachBlob(_ sql: String, _ arguments: [SQLValue], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let name = "geneva_cursor_\(PostgresSession.cursorNumber.next())"
+        try execute("DECLARE \(name) NO SCROLL CURSOR FOR " + sql, arguments)
+        while true {
+            let result = try connection.query(PostgresQuery(unsafeSQL: "FETCH FORWARD 16 FROM \(name)"), logger: logger).wait()
+            var count = 0
+            for row in result.rows {
+                count += 1
+                for cell in row {
+                    guard let bytes = cell.bytes else { continue }
+                    guard cell.dataType == .bytea else { throw StorageError(.database, "column \(cell.columnName) is \(cell.dataType), expected bytea") }
+                    try bytes.withUnsafeReadableBytes { try body($0) }
+                }
+            }
+            if count < 16 { break }
+        }
+        try execute("CLOSE \(name)", [])
     }
 
     /// Streams through a server-side cursor, a few thousand rows per round

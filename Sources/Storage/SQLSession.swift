@@ -4,7 +4,7 @@
 /// definitions of the report) is written once.
 ///
 /// The dialect is the intersection of the two: `?` placeholders (the
-/// PostgreSQL session numbers them), `INSERT … RETURNING id`,
+/// PostgreSQL session numbers them), `insert` for new ids,
 /// `ON CONFLICT … DO NOTHING / DO UPDATE`, `CAST(… AS BIGINT)`, every
 /// non-aggregated column in `GROUP BY`, case-insensitive names compared as
 /// `lower(x) = lower(?)`, and the column `"offset"` quoted.
@@ -15,6 +15,12 @@ package protocol SQLSession {
     func rows(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
     /// The rows one at a time, without holding them all (large results).
     func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws
+    /// Runs a one-row `INSERT` (which may do nothing, `ON CONFLICT DO
+    /// NOTHING`) into a table with an `id` key; returns the new row's id, or
+    /// nil when no row was inserted. (PostgreSQL: `RETURNING id`; SQLite:
+    /// `changes()` and the last row id, since its RETURNING builds a
+    /// temporary table per execution and cost a third of the ingest rate.)
+    func insert(_ sql: String, _ arguments: [SQLValue]) throws -> Int64?
 }
 
 package enum SQLDialect: Sendable {

@@ -55,18 +55,24 @@ package enum SightingPack {
     /// Calls `body` for each record of a blob. A blob whose length is not a
     /// whole number of records is corrupt: nothing is read from it and the
     /// function returns false.
+    /// `bigEndian`: records as PostgreSQL's `int8send`/`int4send` write them
+    /// (`PostgresStore.reportScan`), same layout.
     @inline(__always)
-    static func forEach(_ bytes: UnsafeRawBufferPointer, _ body: (Int64, Int64, Int32, Int32) -> Void) -> Bool {
+    static func forEach(_ bytes: UnsafeRawBufferPointer, bigEndian: Bool = false, _ body: (Int64, Int64, Int32, Int32) throws -> Void) rethrows -> Bool {
         guard bytes.count % recordSize == 0 else { return false }
         var offset = 0
         // Invariant: offset + recordSize <= bytes.count for every load below
         // (count is a multiple of recordSize and offset steps by it).
         while offset < bytes.count {
-            let time = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self))
-            let sighting = Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self))
-            let indicator = Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: Int32.self))
-            let customer = Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + 20, as: Int32.self))
-            body(time, sighting, indicator, customer)
+            let time = bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)
+            let sighting = bytes.loadUnaligned(fromByteOffset: offset + 8, as: Int64.self)
+            let indicator = bytes.loadUnaligned(fromByteOffset: offset + 16, as: Int32.self)
+            let customer = bytes.loadUnaligned(fromByteOffset: offset + 20, as: Int32.self)
+            if bigEndian {
+                try body(Int64(bigEndian: time), Int64(bigEndian: sighting), Int32(bigEndian: indicator), Int32(bigEndian: customer))
+            } else {
+                try body(Int64(littleEndian: time), Int64(littleEndian: sighting), Int32(littleEndian: indicator), Int32(littleEndian: customer))
+            }
             offset += recordSize
         }
         return true

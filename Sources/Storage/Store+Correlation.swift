@@ -107,7 +107,7 @@ extension GenevaStore {
 
             try db.execute("DELETE FROM cluster_sighting")
             try db.execute("DELETE FROM campaign WHERE origin = 'clustered'")
-            let insertCampaign = "INSERT INTO campaign (key, name, origin, actor_id, confidence) VALUES (?, ?, 'clustered', ?, ?) RETURNING id"
+            let insertCampaign = "INSERT INTO campaign (key, name, origin, actor_id, confidence) VALUES (?, ?, 'clustered', ?, ?)"
             let insertMember = "INSERT INTO cluster_sighting (sighting_id, campaign_id, via_sighting_id, reason, detail) VALUES (?, ?, ?, ?, ?)"
             var summary = CorrelationSummary(sightings: inputs.count, campaigns: clusters.count, attributed: 0, popularIndicators: 0)
             summary.popularIndicators = clusterer.popularIndicators(inputs).count
@@ -128,7 +128,7 @@ extension GenevaStore {
                 if best != nil { summary.attributed += 1 }
                 let day = Timestamp(nanoseconds: seed.time).rfc3339.prefix(10)
                 let name = "Cluster \(key): \(names[seed.indicator].map { String($0.split(separator: ":", maxSplits: 1).last ?? "") } ?? "?") from \(day)"
-                let campaignID = try db.int64(insertCampaign, [.text(key), .text(name), .int(best?.key), .int(confidence)])!
+                let campaignID = try db.insert(insertCampaign, [.text(key), .text(name), .int(best?.key), .int(confidence)])!
                 for m in cluster.members {
                     try db.execute(insertMember, [.integer(m.sighting), .integer(campaignID), .int(m.via), .text(m.reason.rawValue), .text(m.detail)])
                 }

@@ -14,7 +14,7 @@ struct CLI {
 
     let directory: URL
     var db: String { directory.appendingPathComponent("geneva.sqlite").path }
-    private let schema: TemporarySchema?
+    let schema: TemporarySchema?
 
     init(_ store: Store = .sqlite) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("geneva-cli-\(UUID().uuidString)")
@@ -113,8 +113,8 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
     /// wayne (GB) an expired indicator and two near misses; stark (BR) nothing.
     /// So 4 customers in 3 countries (DE, FR, US), 2 actors, 2 campaigns and
     /// 2 + 1 + 1 + 1 = 5 nation-state sightings, the first on 21 June 2026.
-    @Test func demoHeadlineFollowsFromTheScenario() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func demoHeadlineFollowsFromTheScenario(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let json = try cli.reportJSON()
         #expect(nationState(json) == ["customers": 4, "countries": 3, "actors": 2, "campaigns": 2, "sightings": 5])
@@ -155,8 +155,8 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
 
     /// SPEC §4 totals recomputed from `geneva sightings --format ndjson` alone
     /// equal the report's.
-    @Test func headlineFollowsFromTheSightingsAlone() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func headlineFollowsFromTheSightingsAlone(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let out = try cli.run(["sightings", "--format", "ndjson"])
         #expect(out.status == 0)
@@ -188,8 +188,8 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         #expect(bad.status != 0 && bad.stderr.contains("--since") && bad.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func rescanningAndReimportingChangeNothing() throws {
-        let cli = try CLI()
+    @Test(arguments: CLI.Store.allCases) func rescanningAndReimportingChangeNothing(store: CLI.Store) throws {
+        let cli = try CLI(store)
         try cli.loadDemo()
         let before = try cli.reportJSON()
         let rescan = try cli.run(["scan", "--customer", "acme", "--sensor", "demo-sensor", CLI.demo + "/captures/acme.pcap"])
@@ -220,6 +220,21 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
         #expect(r.status != 0, sourceLocation: sourceLocation)
         #expect(r.stderr.split(separator: "\n").count == 1, "one line on stderr: \(r.stderr)", sourceLocation: sourceLocation)
         #expect(r.stderr.contains(mentioning), "\(r.stderr)", sourceLocation: sourceLocation)
+    }
+
+    @Test func databaseURLSelectsPostgreSQLAndClashesWithDB() throws {
+        let cli = try CLI()
+        let schema = TemporarySchema()
+        let r = try cli.run(["customers", "import", CLI.demo + "/customers.csv"], useDB: false, environment: ["GENEVA_DATABASE_URL": schema.url])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("geneva.sqlite").path))
+        let again = try cli.run(["customers", "import", "--database-url", schema.url, CLI.demo + "/customers.csv"], useDB: false)
+        #expect(again.stdout.contains("0 customers added, 7 updated"), "\(again.stdout)")
+        let both = try cli.run(["report", "--db", cli.db, "--database-url", schema.url], useDB: false)
+        #expect(both.status != 0 && both.stderr.contains("--db and --database-url"))
+        let unreachable = try cli.run(["report", "--database-url", "postgres://geneva:hunter2@127.0.0.1:1/x"], useDB: false)
+        #expect(unreachable.status != 0 && unreachable.stderr.contains("cannot open database"))
+        #expect(!unreachable.stderr.contains("hunter2"), "the password must never be printed")
     }
 
     @Test func unusableCapturesAreErrorsAndWriteNothing() throws {
@@ -292,12 +307,15 @@ func nationState(_ json: [String: Any]) -> [String: Int] {
 
 /// A schema of its own on the PostgreSQL test server, dropped at deinit.
 final class TemporarySchema: Sendable {
-    let url: String
+    /// The server's URL, and this schema's name on it.
+    let server: String, name: String
+    /// What `--database-url` takes.
+    var url: String { server + (server.contains("?") ? "&" : "?") + "schema=" + name }
 
     init() {
-        let base = ProcessInfo.processInfo.environment["GENEVA_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        server = ProcessInfo.processInfo.environment["GENEVA_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? "postgres://geneva@127.0.0.1:54329/postgres"
-        url = base + (base.contains("?") ? "&" : "?") + "schema=c_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        name = "c_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
     }
 
     deinit { try? PostgresStore.dropSchema(url: url) }

@@ -34,7 +34,7 @@ import Glibc
     }
 
     func scanArguments(_ cli: CLI, _ customer: String, _ files: [String]) -> [String] {
-        ["scan", "--db", cli.db, "--customer", customer, "--sensor", "s1"] + files
+        ["scan"] + cli.storeArguments + ["--customer", customer, "--sensor", "s1"] + files
     }
 
     /// What a finished run is judged by.
@@ -45,9 +45,39 @@ import Glibc
         ]
     }
 
+    /// The store's invariants read by tools independent of the code under
+    /// test: Python's sqlite3 module (with SQLite's own checks), or psql.
+    func checkConsistent(_ cli: CLI) throws -> [String: Int] {
+        guard let schema = cli.schema else { return try checkConsistent(sqlite: cli.db) }
+        let queries = [
+            "SELECT 'orphans', COUNT(*) FROM sighting s WHERE NOT EXISTS (SELECT 1 FROM scan WHERE scan.source = s.source AND scan.customer_id = s.customer_id)",
+            "SELECT 'unclustered', COUNT(*) FROM cluster_sighting cs WHERE NOT EXISTS (SELECT 1 FROM sighting WHERE id = cs.sighting_id)",
+            "SELECT 'file ' || source, COUNT(*) FROM sighting GROUP BY source",
+        ]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", schema.server, "-X", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1"] + queries.flatMap { ["-c", $0] }
+        var environment = ProcessInfo.processInfo.environment
+        environment["PGOPTIONS"] = "-c search_path=\(schema.name)"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "psql failed")
+        var perFile: [String: Int] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: "\t")
+            guard fields.count == 2, let n = Int(fields[1]) else { continue }
+            if fields[0].hasPrefix("file ") { perFile[String(fields[0].dropFirst(5))] = n } else { #expect(n == 0, "\(fields[0])") }
+        }
+        return perFile
+    }
+
     /// SQLite's own checks plus the store's invariants, read with Python's
-    /// sqlite3 module (independent of the code under test).
-    func checkConsistent(_ db: String) throws -> [String: Int] {
+    /// sqlite3 module.
+    func checkConsistent(sqlite db: String) throws -> [String: Int] {
         let script = """
             import json, sqlite3, sys
             c = sqlite3.connect(sys.argv[1])
@@ -74,10 +104,10 @@ import Glibc
         return (json["per_file"] as? [String: Int]) ?? [:]
     }
 
-    @Test func killedScansLeaveAConsistentDatabaseAndRescanningCompletesIt() throws {
+    @Test(arguments: CLI.Store.allCases) func killedScansLeaveAConsistentDatabaseAndRescanningCompletesIt(store: CLI.Store) throws {
         // An uninterrupted run: the expected outcome, sightings per file and
         // how long one customer's scan takes.
-        let reference = try CLI()
+        let reference = try CLI(store)
         let files = try setUp(reference)
         let started = Date()
         for c in Self.customers {
@@ -86,13 +116,13 @@ import Glibc
         }
         let whole = Date().timeIntervalSince(started) / Double(Self.customers.count)
         let expected = try outcome(reference)
-        let fileCounts = byFileName(try checkConsistent(reference.db))
+        let fileCounts = byFileName(try checkConsistent(reference))
         #expect(fileCounts.count == Self.customers.count * Self.filesPerCustomer)
 
         // The same inputs into a second database, scans killed at different
         // points; after each kill the database is checked; then everything is
         // scanned again.
-        let victim = try CLI()
+        let victim = try CLI(store)
         let victimFiles = try setUp(victim)
         var killed = 0
         for (round, fraction) in [0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95, 0.1, 0.45, 0.75].enumerated() {
@@ -109,7 +139,7 @@ import Glibc
                 killed += 1
             }
             process.waitUntilExit()
-            for (file, n) in byFileName(try checkConsistent(victim.db)) {
+            for (file, n) in byFileName(try checkConsistent(victim)) {
                 #expect(n == fileCounts[file], "\(file): \(n) of \(fileCounts[file] ?? -1) sightings after a kill: a partial file")
             }
         }
