@@ -336,97 +336,145 @@ extension GenevaStore {
     /// Writes one scanned file's sightings in one transaction; returns how
     /// many were new (sightings already stored are ignored by identity).
     package func recordScan(_ scan: ScanRecord, sightings: [Sighting]) throws(StorageError) -> Int {
+        try write { db in try insertScan(db, scan, sightings) }
+    }
+
+    /// Sightings shipped by a sensor (`POST /v1/sightings`), named by their
+    /// indicator's kind and value as exported: all of them are stored in one
+    /// transaction, or none when one is unusable (unknown indicator or
+    /// customer: a `rejectedUpload` error naming its index). Each (customer,
+    /// sensor, source) is recorded as one scan, so shipped data counts for
+    /// coverage as a scanned file does. Returns how many were new.
+    package func recordUploads(_ uploads: [SightingUpload]) throws(StorageError) -> Int {
         try write { db in
-            guard let customerN = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(scan.customerID)]) else {
-                throw StorageError(.unknownCustomer, "unknown customer id \(scan.customerID)")
-            }
-            try db.execute(
-                "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(scan.customerID), .text(scan.sensor)])
-            let anomalies = JSONValue.object(scan.anomalies.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).serialized()
-            try db.execute(
-                """
-                INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [.text(scan.customerID), .text(scan.sensor), .text(scan.source), .integer(Int64(Date().timeIntervalSince1970)),
-                 .int(scan.firstTime?.nanoseconds), .int(scan.lastTime?.nanoseconds), .int(scan.records), .int(scan.observables),
-                 .text(anomalies)])
-            let columns = """
-                INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, "offset", observed, customer_n, identity)
-                VALUES
-                """
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            let holder = "SELECT indicator_id, customer_id, sensor, evidence, key, time FROM sighting WHERE identity = ?"
-            let identityKey = try Self.identityKey(db)
-            // Sightings normally belong to the scan's customer; others are looked up once.
-            var customerRows = [scan.customerID: customerN]
-            func values(_ s: Sighting, _ n: Int64, _ h: Int64) -> [SQLValue] {
-                [.integer(s.indicatorID), .text(s.customerID), .text(s.sensor), .integer(s.time.nanoseconds), .text(s.evidence.rawValue),
-                 .text(s.key), .text(s.source), .int(s.offset), .text(s.observed), .integer(n), .integer(h)]
-            }
-            var packed: [SightingPack.Record] = []
-            // Batches of multi-row inserts (`sightingBatch`); a row the batch did not
-            // insert is a sighting stored before, or a hash collision, and is
-            // settled on its own below.
-            var start = 0
-            while start < sightings.count {
-                let batch = sightings[start..<min(start + Self.sightingBatch(db.dialect), sightings.count)]
-                start = batch.endIndex
-                var hashes: [(Sighting, Int64, Int64)] = []
-                var arguments: [SQLValue] = []
-                for s in batch {
-                    var n = customerRows[s.customerID]
-                    if n == nil {
-                        n = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(s.customerID)])
-                        guard let found = n else { throw StorageError(.unknownCustomer, "unknown customer id \(s.customerID)") }
-                        customerRows[s.customerID] = found
+            var indicatorIDs: [String: Int64] = [:]
+            var groups: [[String]: [Sighting]] = [:]
+            var order: [[String]] = []
+            for (i, u) in uploads.enumerated() {
+                let key = u.indicatorKind + "\u{1F}" + u.indicatorValue
+                var id = indicatorIDs[key]
+                if id == nil {
+                    id = try db.int64("SELECT id FROM indicator WHERE kind = ? AND value = ?", [.text(u.indicatorKind), .text(u.indicatorValue)])
+                    guard let found = id else {
+                        throw StorageError(.rejectedUpload, "\(u.indicatorKind) \(u.indicatorValue) is not an indicator of this store's intel", item: i)
                     }
-                    let h = Self.identityHash(
-                        key: identityKey, indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue,
-                        key: s.key, time: s.time.nanoseconds)
-                    hashes.append((s, n!, h))
-                    arguments += values(s, n!, h)
+                    indicatorIDs[key] = found
                 }
-                var inserted: [Int64: Int64] = [:]  // identity → new id
-                if batch.count == 1 {
-                    inserted[hashes[0].2] = try db.insert(columns + row + " ON CONFLICT(identity) DO NOTHING", arguments)
-                } else {
-                    let sql = columns + Array(repeating: row, count: batch.count).joined(separator: ", ")
-                        + " ON CONFLICT(identity) DO NOTHING RETURNING identity, id"
-                    for r in try db.rows(sql, arguments) { inserted[try r.int64(0)] = try r.int64(1) }
-                }
-                for (s, n, first) in hashes {
-                    if let id = inserted.removeValue(forKey: first) {
-                        packed.append(try SightingPack.Record(time: s.time.nanoseconds, sighting: id, indicatorID: s.indicatorID, customerN: n))
-                        continue
-                    }
-                    var h = first
-                    while true {
-                        // The hash is taken: by this very sighting (a re-scan adds nothing)
-                        // or, very rarely, by another one (a collision: probe the next value).
-                        guard let r = try db.row(holder, [.integer(h)]) else {
-                            let id = try db.insert(columns + row, values(s, n, h))!
-                            packed.append(try SightingPack.Record(time: s.time.nanoseconds, sighting: id, indicatorID: s.indicatorID, customerN: n))
-                            break
-                        }
-                        if try r.int64(0) == s.indicatorID && r.string(1) == s.customerID && r.string(2) == s.sensor
-                            && r.string(3) == s.evidence.rawValue && r.string(4) == s.key && r.int64(5) == s.time.nanoseconds {
-                            break
-                        }
-                        h &+= 1
-                    }
+                let group = [u.customerID, u.sensor, u.source]
+                if groups[group] == nil { order.append(group) }
+                groups[group, default: []].append(Sighting(
+                    indicatorID: id!, customerID: u.customerID, sensor: u.sensor, time: u.time, evidence: u.evidence, key: u.key,
+                    source: u.source, offset: u.offset, observed: u.observed))
+            }
+            var inserted = 0
+            for group in order {
+                let sightings = groups[group]!
+                let scan = ScanRecord(
+                    customerID: group[0], sensor: group[1], source: group[2], firstTime: sightings.map(\.time).min(),
+                    lastTime: sightings.map(\.time).max(), records: sightings.count, observables: sightings.count, anomalies: [:])
+                do {
+                    inserted += try insertScan(db, scan, sightings)
+                } catch let error as StorageError where error.code == .unknownCustomer {
+                    let item = uploads.firstIndex { $0.customerID == group[0] }
+                    throw StorageError(.rejectedUpload, "unknown customer id \(group[0])", item: item)
                 }
             }
-            try didInsertSightings(packed, in: db)
-            return packed.count
+            return inserted
         }
     }
 
+    /// `recordScan` inside the caller's transaction.
+    func insertScan(_ db: any SQLSession, _ scan: ScanRecord, _ sightings: [Sighting]) throws -> Int {
+        guard let customerN = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(scan.customerID)]) else {
+            throw StorageError(.unknownCustomer, "unknown customer id \(scan.customerID)")
+        }
+        try db.execute(
+            "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(scan.customerID), .text(scan.sensor)])
+        let anomalies = JSONValue.object(scan.anomalies.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).serialized()
+        try db.execute(
+            """
+            INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [.text(scan.customerID), .text(scan.sensor), .text(scan.source), .integer(Int64(Date().timeIntervalSince1970)),
+             .int(scan.firstTime?.nanoseconds), .int(scan.lastTime?.nanoseconds), .int(scan.records), .int(scan.observables),
+             .text(anomalies)])
+        let columns = """
+            INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, "offset", observed, customer_n, identity)
+            VALUES
+            """
+        let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        let holder = "SELECT indicator_id, customer_id, sensor, evidence, key, time FROM sighting WHERE identity = ?"
+        let identityKey = try Self.identityKey(db)
+        // Sightings normally belong to the scan's customer; others are looked up once.
+        var customerRows = [scan.customerID: customerN]
+        func values(_ s: Sighting, _ n: Int64, _ h: Int64) -> [SQLValue] {
+            [.integer(s.indicatorID), .text(s.customerID), .text(s.sensor), .integer(s.time.nanoseconds), .text(s.evidence.rawValue),
+             .text(s.key), .text(s.source), .int(s.offset), .text(s.observed), .integer(n), .integer(h)]
+        }
+        var packed: [SightingPack.Record] = []
+        // Batches of multi-row inserts (`sightingBatch`); a row the batch did not
+        // insert is a sighting stored before, or a hash collision, and is
+        // settled on its own below.
+        var start = 0
+        while start < sightings.count {
+            let batch = sightings[start..<min(start + Self.sightingBatch(db.dialect), sightings.count)]
+            start = batch.endIndex
+            var hashes: [(Sighting, Int64, Int64)] = []
+            var arguments: [SQLValue] = []
+            for s in batch {
+                var n = customerRows[s.customerID]
+                if n == nil {
+                    n = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(s.customerID)])
+                    guard let found = n else { throw StorageError(.unknownCustomer, "unknown customer id \(s.customerID)") }
+                    customerRows[s.customerID] = found
+                }
+                let h = Self.identityHash(
+                    key: identityKey, indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue,
+                    key: s.key, time: s.time.nanoseconds)
+                hashes.append((s, n!, h))
+                arguments += values(s, n!, h)
+            }
+            var inserted: [Int64: Int64] = [:]  // identity → new id
+            if batch.count == 1 {
+                inserted[hashes[0].2] = try db.insert(columns + row + " ON CONFLICT(identity) DO NOTHING", arguments)
+            } else {
+                let sql = columns + Array(repeating: row, count: batch.count).joined(separator: ", ")
+                    + " ON CONFLICT(identity) DO NOTHING RETURNING identity, id"
+                for r in try db.rows(sql, arguments) { inserted[try r.int64(0)] = try r.int64(1) }
+            }
+            for (s, n, first) in hashes {
+                if let id = inserted.removeValue(forKey: first) {
+                    packed.append(try SightingPack.Record(time: s.time.nanoseconds, sighting: id, indicatorID: s.indicatorID, customerN: n))
+                    continue
+                }
+                var h = first
+                while true {
+                    // The hash is taken: by this very sighting (a re-scan adds nothing)
+                    // or, very rarely, by another one (a collision: probe the next value).
+                    guard let r = try db.row(holder, [.integer(h)]) else {
+                        let id = try db.insert(columns + row, values(s, n, h))!
+                        packed.append(try SightingPack.Record(time: s.time.nanoseconds, sighting: id, indicatorID: s.indicatorID, customerN: n))
+                        break
+                    }
+                    if try r.int64(0) == s.indicatorID && r.string(1) == s.customerID && r.string(2) == s.sensor
+                        && r.string(3) == s.evidence.rawValue && r.string(4) == s.key && r.int64(5) == s.time.nanoseconds {
+                        break
+                    }
+                    h &+= 1
+                }
+            }
+        }
+        try didInsertSightings(packed, in: db)
+        return packed.count
+    }
+
     /// Sightings per insert statement. PostgreSQL: 256 (one round trip each;
-    /// 2,816 arguments, under its 65,535). SQLite: 1, because a statement
-    /// that writes several rows and could fail half-way (the foreign keys)
-    /// keeps a statement journal of every page it touches: 256-row inserts
-    /// wrote ten times more and stored 38k instead of 60k sightings/s.
+    /// 2,816 arguments, under its 65,535). SQLite: 1 (no round trips to save;
+    /// a multi-row insert needs RETURNING to learn its ids, which SQLite
+    /// builds a temporary table for on every execution: measured at 1 M,
+    /// 256-row batches stored 38k sightings/s, one-row inserts with
+    /// `SQLSession.insert` 58k).
     static func sightingBatch(_ dialect: SQLDialect) -> Int {
         switch dialect {
         case .postgres: 256
@@ -476,5 +524,36 @@ extension GenevaStore {
 
     package func sightingCount() throws(StorageError) -> Int {
         try read { db in Int(try db.int64("SELECT COUNT(*) FROM sighting") ?? 0) }
+    }
+}
+
+/// One sighting as a sensor ships it (the NDJSON of `geneva sightings`):
+/// its indicator by kind and normalised value, not by this store's id.
+package struct SightingUpload: Sendable, Equatable {
+    package var indicatorKind: String
+    package var indicatorValue: String
+    package var customerID: String
+    package var sensor: String
+    package var time: Timestamp
+    package var evidence: Evidence
+    package var key: String
+    package var source: String
+    package var offset: Int64
+    package var observed: String
+
+    package init(
+        indicatorKind: String, indicatorValue: String, customerID: String, sensor: String, time: Timestamp, evidence: Evidence, key: String,
+        source: String, offset: Int64, observed: String
+    ) {
+        self.indicatorKind = indicatorKind
+        self.indicatorValue = indicatorValue
+        self.customerID = customerID
+        self.sensor = sensor
+        self.time = time
+        self.evidence = evidence
+        self.key = key
+        self.source = source
+        self.offset = offset
+        self.observed = observed
     }
 }
