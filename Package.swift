@@ -18,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
     ],
     targets: [
         // Leaves
@@ -51,12 +56,27 @@ let package = Package(
             name: "Pipeline",
             dependencies: ["PacketDecoding", "AppProtocols", "MailLogs", "Indicators", "TelemetryModel", "WireParsing", "CZlib"],
             swiftSettings: strict),
+        // The HTTP API of `geneva serve` (docs/api.yaml).
+        .target(
+            name: "API",
+            dependencies: [
+                "Storage", "Reporting", "TelemetryModel", "WireParsing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                // SHA-256 of bearer tokens.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         // Executable: @main and subcommands only.
         .executableTarget(
             name: "geneva",
             dependencies: [
-                "Pipeline", "MailLogs", "Storage", "Correlation", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing",
+                "Pipeline", "MailLogs", "Storage", "Correlation", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing", "API",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // `geneva serve` settings: YAML file and environment.
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict),
 
@@ -86,5 +106,6 @@ let package = Package(
         .testTarget(name: "CorrelationTests", dependencies: ["GenevaTestSupport", "Correlation"], swiftSettings: strict),
         .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "MailLogs", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva", "Storage"], swiftSettings: strict),
+        .testTarget(name: "APITests", dependencies: ["GenevaTestSupport", "API", "Storage", "TelemetryModel", "geneva"], swiftSettings: strict),
     ]
 )

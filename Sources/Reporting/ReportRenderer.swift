@@ -66,6 +66,24 @@ package enum ReportRenderer {
         ])
     }
 
+    /// One campaign with its evidence (`geneva campaign ID --format json`,
+    /// `GET /v1/campaigns/{id}`): the campaign row, then every sighting with
+    /// why it is in the campaign.
+    package static func campaignEvidenceJSON(
+        _ c: NationStateReport.CampaignRow, evidence: [(sighting: SightingRow, reason: String, via: Int64?, why: String)]
+    ) -> JSONValue {
+        guard case .object(var fields) = campaignJSON(c) else { return campaignJSON(c) }
+        fields.append(("evidence", .array(evidence.map { e in
+            guard case .object(var f) = SightingExport.json(e.sighting) else { return SightingExport.json(e.sighting) }
+            f.insert(("sighting", .int(Int(e.sighting.id))), at: 0)
+            f.append(("reason", .string(e.reason)))
+            f.append(("via", e.via.map { .int(Int($0)) } ?? .null))
+            f.append(("why", .string(e.why)))
+            return .object(f)
+        })))
+        return .object(fields)
+    }
+
     /// One campaign as SPEC §6 lists it (shared by `report`, `campaigns`, `campaign`).
     package static func campaignJSON(_ c: NationStateReport.CampaignRow) -> JSONValue {
         .object([

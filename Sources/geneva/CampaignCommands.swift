@@ -124,21 +124,7 @@ struct CampaignCommand: ParsableCommand {
         let c = detail.campaign
         switch format {
         case .json:
-            var campaign = ReportRenderer.campaignJSON(c)
-            if case .object(var fields) = campaign {
-                fields.append(("evidence", .array(detail.evidence.map { e in
-                    var s = SightingExport.json(e.sighting)
-                    if case .object(var f) = s {
-                        f.insert(("sighting", .int(Int(e.sighting.id))), at: 0)
-                        f.append(("reason", .string(e.reason)))
-                        f.append(("via", e.via.map { .int(Int($0)) } ?? .null))
-                        f.append(("why", .string(e.why)))
-                        s = .object(f)
-                    }
-                    return s
-                })))
-                campaign = .object(fields)
-            }
+            let campaign = ReportRenderer.campaignEvidenceJSON(c, evidence: detail.evidence.map { ($0.sighting, $0.reason, $0.via, $0.why) })
             print(campaign.serialized(pretty: true))
         case .text:
             var out = "\(c.id)  \(c.name)\n"

@@ -4,13 +4,14 @@ import TelemetryModel
 import Foundation
 
 @main
-struct Geneva: ParsableCommand {
+struct Geneva: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geneva",
         abstract: "Counts nation-state attacks on your customers, with the evidence behind every number.",
         subcommands: [
             IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, CorrelateCommand.self,
             CampaignsCommand.self, CampaignCommand.self, SightingsCommand.self, ReportCommand.self, ExportCommand.self,
+            ServeCommand.self, HashTokenCommand.self,
         ])
 }
 
@@ -31,10 +32,13 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// The store's URL or SQLite path.
-    var location: String {
+    var location: String { explicitLocation ?? "./geneva.sqlite" }
+
+    /// The store named by an option or the environment, if any.
+    var explicitLocation: String? {
         let environment = ProcessInfo.processInfo.environment
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
-        return databaseURL ?? db ?? nonEmpty("GENEVA_DATABASE_URL") ?? nonEmpty("GENEVA_DB") ?? "./geneva.sqlite"
+        return databaseURL ?? db ?? nonEmpty("GENEVA_DATABASE_URL") ?? nonEmpty("GENEVA_DB")
     }
 
     /// Opens (creating and migrating if needed) the store.
