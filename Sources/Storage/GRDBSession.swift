@@ -33,6 +33,10 @@ struct GRDBSession: SQLSession {
         return db.changesCount > 0 ? db.lastInsertedRowID : nil
     }
 
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]], suffix: String) throws -> [SQLRow] {
+        try insertRowsAsValues(into: table, columns: columns, rows: rows, suffix: suffix)
+    }
+
     func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
         // Not cached: this statement stays busy while `body` may run other statements.
         try GRDBSession.step(try db.makeStatement(sql: sql), arguments, db, body)

@@ -206,6 +206,42 @@ struct PostgresSession: SQLSession {
         try rows(sql + " RETURNING id", arguments).first?.int64(0)
     }
 
+    /// `INSERT … SELECT * FROM unnest($1::bigint[], $2::text[], …)`: eleven
+    /// array parameters for thousands of rows (256-row `VALUES` statements
+    /// with 2,816 parameters stored 10.4k sightings/s, parsed and planned anew
+    /// each time).
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]], suffix: String) throws -> [SQLRow] {
+        guard let first = rows.first else { return [] }
+        var binds = PostgresBindings(capacity: columns.count)
+        var casts: [String] = []
+        for c in columns.indices {
+            switch first[c] {
+            case .integer:
+                var values: [Int64] = []
+                values.reserveCapacity(rows.count)
+                for row in rows {
+                    guard case .integer(let v) = row[c] else { throw StorageError(.database, "\(columns[c]): mixed or NULL values in a bulk insert") }
+                    values.append(v)
+                }
+                binds.append(values)
+                casts.append("$\(c + 1)::bigint[]")
+            case .text:
+                var values: [String] = []
+                values.reserveCapacity(rows.count)
+                for row in rows {
+                    guard case .text(let v) = row[c] else { throw StorageError(.database, "\(columns[c]): mixed or NULL values in a bulk insert") }
+                    values.append(v)
+                }
+                binds.append(values)
+                casts.append("$\(c + 1)::text[]")
+            case .null:
+                throw StorageError(.database, "\(columns[c]): NULL in a bulk insert")
+            }
+        }
+        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) SELECT * FROM unnest(\(casts.joined(separator: ", "))) " + suffix
+        return try connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).wait().rows.map(PostgresSession.row)
+    }
+
     /// The first column (`bytea`) of each row, a few rows per round trip
     /// through a cursor, handed to `body` in place (large blobs).
     func forEachBlob(_ sql: String, _ arguments: [SQLValue], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {

@@ -21,6 +21,23 @@ package protocol SQLSession {
     /// `changes()` and the last row id, since its RETURNING builds a
     /// temporary table per execution and cost a third of the ingest rate.)
     func insert(_ sql: String, _ arguments: [SQLValue]) throws -> Int64?
+    /// Inserts `rows` (values in `columns` order; integers and text, no
+    /// NULL) in one statement ending in `suffix` (`ON CONFLICT …`,
+    /// `RETURNING …`) and returns its rows. PostgreSQL binds one array per
+    /// column (`unnest`), so the statement's text and plan do not grow with
+    /// the rows; SQLite writes a multi-row `VALUES`.
+    func insertRows(into table: String, columns: [String], rows: [[SQLValue]], suffix: String) throws -> [SQLRow]
+}
+
+extension SQLSession {
+    /// The multi-row `VALUES` form of `insertRows`.
+    package func insertRowsAsValues(into table: String, columns: [String], rows: [[SQLValue]], suffix: String) throws -> [SQLRow] {
+        guard !rows.isEmpty else { return [] }
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+            + Array(repeating: row, count: rows.count).joined(separator: ", ") + " " + suffix
+        return try self.rows(sql, rows.flatMap { $0 })
+    }
 }
 
 package enum SQLDialect: Sendable {
