@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Metrics
 import NIOPosix
 import Reporting
 import Storage
@@ -13,6 +14,7 @@ package enum GenevaAPI {
     /// Every route, as docs/api.yaml lists them (a test compares the two).
     package static let routes: [(method: String, path: String)] = [
         ("GET", "/healthz"),
+        ("GET", "/metrics"),
         ("GET", "/v1/report"),
         ("GET", "/v1/campaigns"),
         ("GET", "/v1/campaigns/{id}"),
@@ -25,9 +27,14 @@ package enum GenevaAPI {
         /// Largest accepted request body (413 beyond it).
         package var maxBodyBytes: Int
 
-        package init(tokens: TokenBook, maxBodyBytes: Int = Settings.defaultMaxBodyBytes) {
+        /// The metrics in Prometheus' text format (`GET /metrics`), from the
+        /// registry the process bootstrapped swift-metrics with.
+        package var metricsText: @Sendable () -> String
+
+        package init(tokens: TokenBook, maxBodyBytes: Int = Settings.defaultMaxBodyBytes, metricsText: @escaping @Sendable () -> String = { "" }) {
             self.tokens = tokens
             self.maxBodyBytes = maxBodyBytes
+            self.metricsText = metricsText
         }
 
         /// 16 MiB: ~40,000 sightings per request, a few seconds of a busy sensor.
@@ -36,9 +43,21 @@ package enum GenevaAPI {
 
     package static func router(store: any GenevaStore, settings: Settings) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        // Requests by route and status, and their durations (Hummingbird's `hb_…` metrics).
+        router.add(middleware: MetricsMiddleware())
+        let received = Counter(label: "geneva_sightings_received_total")
+        let stored = Counter(label: "geneva_sightings_stored_total")
+        let rejected = Counter(label: "geneva_upload_batches_rejected_total")
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: settings.metricsText())))
+        }
+        let correlation = CorrelationScheduler(store: store)
         router.get("/healthz") { _, _ in
             try await blocking { _ = try store.hasSightings() }
-            return json(.object([("status", .string("ok"))]))
+            let idle = await correlation.isIdle
+            return json(.object([("status", .string("ok")), ("correlation", .string(idle ? "idle" : "running"))]))
         }
         router.get("/v1/report") { request, _ in
             try authorize(request, .analyst, settings)
@@ -82,27 +101,28 @@ package enum GenevaAPI {
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: settings.maxBodyBytes)
-            } catch {
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
                 throw Problem(.contentTooLarge, "request body over \(settings.maxBodyBytes) bytes; send smaller batches")
             }
             let uploads: [SightingUpload]
             do {
                 uploads = try SightingUploadParser.parse(Array(body.readableBytesView))
             } catch let error as SightingUploadParser.LineError {
+                rejected.increment()
                 throw Problem(.unprocessableContent, "\(error); nothing of this batch was stored", line: error.line)
             }
-            let stored: Int
+            let new: Int
             do {
-                stored = try await blocking {
-                    let n = try store.recordUploads(uploads)
-                    _ = try store.correlateIfNeeded()
-                    return n
-                }
+                new = try await blocking { try store.recordUploads(uploads) }
             } catch let error as StorageError where error.code == .rejectedUpload {
+                rejected.increment()
                 let line = error.item.map { lineNumber(ofItem: $0, in: Array(body.readableBytesView)) }
                 throw Problem(.unprocessableContent, "\(line.map { "line \($0): " } ?? "")\(error.detail); nothing of this batch was stored", line: line)
             }
-            return json(.object([("received", .int(uploads.count)), ("stored", .int(stored)), ("duplicates", .int(uploads.count - stored))]))
+            received.increment(by: uploads.count)
+            stored.increment(by: new)
+            if new > 0 { await correlation.poke() }
+            return json(.object([("received", .int(uploads.count)), ("stored", .int(new)), ("duplicates", .int(uploads.count - new))]))
         }
         return router
     }

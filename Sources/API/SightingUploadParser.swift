@@ -42,10 +42,14 @@ package enum SightingUploadParser {
         func text(_ key: String, in object: JSONValue? = nil) throws(LineError) -> String {
             guard let s = (object ?? v)[key]?.string else { throw LineError(line: line, message: "\(key): missing or not a string") }
             guard !s.isEmpty, s.utf8.count <= 4096 else { throw LineError(line: line, message: "\(key): empty or longer than 4096 bytes") }
+            // Control characters (NUL above all, which PostgreSQL's text cannot hold) are never evidence.
+            guard !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { throw LineError(line: line, message: "\(key): holds a control character") }
             return s
         }
         let timeText = try text("time")
-        guard let time = Timestamp(parsing: timeText) else { throw LineError(line: line, message: "time: not an RFC 3339 time") }
+        guard let time = Timestamp(parsing: timeText), time != .distantPast, time != .distantFuture else {
+            throw LineError(line: line, message: "time: not an RFC 3339 time in \(Timestamp.representableYears.lowerBound)–\(Timestamp.representableYears.upperBound)")
+        }
         let evidenceText = try text("evidence")
         guard let evidence = Evidence(rawValue: evidenceText) else { throw LineError(line: line, message: "evidence: unknown kind \(evidenceText.prefix(40))") }
         guard let indicator = v["indicator"], indicator.members != nil else {

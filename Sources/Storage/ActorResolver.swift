@@ -26,13 +26,13 @@ struct ActorResolver {
     @discardableResult
     mutating func upsert(_ db: any SQLSession, _ actor: ActorStatement) throws -> (id: Int64, conflict: Bool) {
         let name = actor.name
-        var id = cache[name.lowercased()]
+        var id = cache[name.asciiLowercased]
         if id == nil {
-            id = try db.int64("SELECT id FROM actor WHERE lower(name) = lower(?)", [.text(name)])
+            id = try db.int64("SELECT id FROM actor WHERE lower(name) = ?", [.text(name.asciiLowercased)])
         }
         if id == nil {
             for candidate in [name] + actor.aliases {
-                let ids = try db.rows("SELECT DISTINCT actor_id FROM actor_alias WHERE lower(alias) = lower(?)", [.text(candidate)])
+                let ids = try db.rows("SELECT DISTINCT actor_id FROM actor_alias WHERE lower(alias) = ?", [.text(candidate.asciiLowercased)])
                     .map { try $0.int64(0) }.filter { !created.contains($0) }
                 if ids.count == 1 {
                     id = ids[0]
@@ -47,7 +47,7 @@ struct ActorResolver {
             actorID = try db.insert("INSERT INTO actor (name, country) VALUES (?, NULL)", [.text(name)])!
             created.insert(actorID)
         }
-        cache[name.lowercased()] = actorID
+        cache[name.asciiLowercased] = actorID
         touched.insert(actorID)
         for alias in [name] + actor.aliases {
             try db.execute("INSERT INTO actor_alias (alias, actor_id) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(alias), .integer(actorID)])

@@ -134,8 +134,8 @@ package struct ReportScan: Sendable {
         @inline(__always)
         mutating func countWeek(of time: Int64) {
             let day: Int64 = 86_400_000_000_000
-            let shifted = time - 4 * day
-            let w = shifted >= 0 ? shifted / (7 * day) : (shifted - (7 * day - 1)) / (7 * day)
+            let shifted = time &- 4 * day  // wrapping: a time near Int64.min must not trap (it lands in a far-off week)
+            let w = shifted >= 0 ? shifted / (7 * day) : (shifted &- (7 * day - 1)) / (7 * day)
             if w != week {
                 flushWeek()
                 week = w

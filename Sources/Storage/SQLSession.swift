@@ -7,7 +7,9 @@
 /// PostgreSQL session numbers them), `insert` for new ids,
 /// `ON CONFLICT … DO NOTHING / DO UPDATE`, `CAST(… AS BIGINT)`, every
 /// non-aggregated column in `GROUP BY`, case-insensitive names compared as
-/// `lower(x) = lower(?)`, and the column `"offset"` quoted.
+/// `lower(x) = ?` with the argument lower-cased in Swift (`asciiLowercased`:
+/// both databases' `lower()` fold ASCII only here, SQLite always and
+/// PostgreSQL on `COLLATE "C"` text), and the column `"offset"` quoted.
 package protocol SQLSession {
     var dialect: SQLDialect { get }
     func execute(_ sql: String, _ arguments: [SQLValue]) throws

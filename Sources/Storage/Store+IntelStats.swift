@@ -52,12 +52,12 @@ extension GenevaStore {
     /// diagnostics and tests; `nil` if unknown or ambiguous.
     package func actorCountry(named name: String) throws(StorageError) -> String? {
         try read { db in
-            if let country = try db.string("SELECT country FROM actor WHERE lower(name) = lower(?)", [.text(name)]) {
+            if let country = try db.string("SELECT country FROM actor WHERE lower(name) = ?", [.text(name.asciiLowercased)]) {
                 return country
             }
             let rows = try db.rows("""
-                SELECT DISTINCT a.id, a.country FROM actor_alias x JOIN actor a ON a.id = x.actor_id WHERE lower(x.alias) = lower(?)
-                """, [.text(name)])
+                SELECT DISTINCT a.id, a.country FROM actor_alias x JOIN actor a ON a.id = x.actor_id WHERE lower(x.alias) = ?
+                """, [.text(name.asciiLowercased)])
             return rows.count == 1 ? try rows[0].optionalString(1) : nil
         }
     }

@@ -153,7 +153,7 @@ extension GenevaStore {
             for campaign in campaigns {
                 var actorID: Int64? = nil
                 if let name = campaign.actor { actorID = try resolver.upsert(db, ActorStatement(name: name)).id }
-                campaignIDs[campaign.name.lowercased()] = try Self.upsertCampaign(db, name: campaign.name, actorID: actorID, sourceID: sourceID)
+                campaignIDs[campaign.name.asciiLowercased] = try Self.upsertCampaign(db, name: campaign.name, actorID: actorID, sourceID: sourceID)
             }
 
             // Actors, campaigns and indicators are resolved once per import;
@@ -178,7 +178,7 @@ extension GenevaStore {
                 }
                 var actorID: Int64? = nil
                 if let actor = s.actor {
-                    let actorKey = ActorKey(name: actor.lowercased(), country: s.actorCountry?.code)
+                    let actorKey = ActorKey(name: actor.asciiLowercased, country: s.actorCountry?.code)
                     let result: (id: Int64, conflict: Bool)
                     if let cached = actorIDs[actorKey] {
                         result = cached
@@ -191,11 +191,11 @@ extension GenevaStore {
                 }
                 var campaignID: Int64? = nil
                 if let campaign = s.campaign {
-                    if let id = campaignIDs[campaign.lowercased()] {
+                    if let id = campaignIDs[campaign.asciiLowercased] {
                         campaignID = id
                     } else {
                         let id = try Self.upsertCampaign(db, name: campaign, actorID: actorID, sourceID: sourceID)
-                        campaignIDs[campaign.lowercased()] = id
+                        campaignIDs[campaign.asciiLowercased] = id
                         campaignID = id
                     }
                     if let actorID, let campaignID, campaignActorsSet.insert([campaignID, actorID]).inserted {
@@ -233,7 +233,7 @@ extension GenevaStore {
 
     private static func upsertCampaign(_ db: any SQLSession, name: String, actorID: Int64?, sourceID: Int64) throws -> Int64 {
         let id: Int64
-        if let row = try db.row("SELECT id, actor_id FROM campaign WHERE lower(name) = lower(?)", [.text(name)]) {
+        if let row = try db.row("SELECT id, actor_id FROM campaign WHERE lower(name) = ?", [.text(name.asciiLowercased)]) {
             id = try row.int64(0)
             if try row.optionalInt64(1) == nil, let actorID {
                 try db.execute("UPDATE campaign SET actor_id = ? WHERE id = ?", [.integer(actorID), .integer(id)])
@@ -506,8 +506,11 @@ extension GenevaStore {
 
     /// This database's identity-hash key, drawn at random the first time.
     static func identityKey(_ db: any SQLSession) throws -> (UInt64, UInt64) {
-        if let hex = try db.string("SELECT value FROM setting WHERE name = 'identity.key'"), hex.count == 32,
-           let k0 = UInt64(hex.prefix(16), radix: 16), let k1 = UInt64(hex.suffix(16), radix: 16) {
+        if let hex = try db.string("SELECT value FROM setting WHERE name = 'identity.key'") {
+            // A damaged key is an error: a new one would make every stored identity unrecognisable.
+            guard hex.count == 32, let k0 = UInt64(hex.prefix(16), radix: 16), let k1 = UInt64(hex.suffix(16), radix: 16) else {
+                throw StorageError(.database, "setting identity.key is damaged; sightings could no longer be recognised, so nothing is written")
+            }
             return (k0, k1)
         }
         var rng = SystemRandomNumberGenerator()

@@ -29,6 +29,9 @@ struct StoreOptions: ParsableArguments {
 
     func validate() throws {
         if db != nil && databaseURL != nil { throw ValidationError("--db and --database-url name two stores; give one") }
+        if let databaseURL, !(databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://")) {
+            throw ValidationError("--database-url takes a postgres:// or postgresql:// URL (a SQLite file is --db)")
+        }
     }
 
     /// The store's URL or SQLite path.

@@ -3,6 +3,8 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Hummingbird
+import Metrics
+import Prometheus
 import Storage
 import SystemPackage
 
@@ -25,6 +27,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 16 MiB).") var maxBodyBytes: Int?
 
     @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if let maxBodyBytes, maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
+    }
 
     func run() async throws {
         var providers: [any ConfigProvider] = [EnvironmentVariablesProvider()]
@@ -56,7 +62,10 @@ struct ServeCommand: AsyncParsableCommand {
         let opened: any GenevaStore
         do { opened = try openStore(location) } catch { throw fail(error.description) }
         let limit = maxBodyBytes ?? settings.int(forKey: "limits.max_body_bytes") ?? GenevaAPI.Settings.defaultMaxBodyBytes
-        let router = GenevaAPI.router(store: opened, settings: .init(tokens: tokens, maxBodyBytes: limit))
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let router = GenevaAPI.router(
+            store: opened, settings: .init(tokens: tokens, maxBodyBytes: limit, metricsText: { registry.emitToString() }))
         let app = Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "geneva"),
             onServerRunning: { channel in

@@ -82,6 +82,6 @@ import Testing
         }
         let served = Set(GenevaAPI.routes.map { "\($0.method) \($0.path)" })
         #expect(documented == served)
-        #expect(documented.count == 6)
+        #expect(documented.count == 7)
     }
 }

@@ -11,10 +11,11 @@ import FoundationNetworking
 @Suite(.serialized) struct ServeTests {
     static let sensorToken = "sensor-7c1e-token", analystToken = "analyst-93ab-token"
 
-    /// A running `geneva serve`; stopped (SIGTERM) at deinit.
-    final class Server {
+    /// A running `geneva serve`; stopped (SIGTERM) at deinit. Sendable by
+    /// hand: nothing changes after init but the child process it owns.
+    final class Server: @unchecked Sendable {
         let process = Process()
-        var base = ""
+        let base: String
 
         init(_ cli: CLI, _ extra: [String] = []) throws {
             process.executableURL = URL(fileURLWithPath: CLI.binary)
@@ -36,7 +37,7 @@ import FoundationNetworking
             guard let range = seen.range(of: "listening on ") else {
                 throw CLIError(message: "geneva serve did not start: \(seen)")
             }
-            base = "http://" + seen[range.upperBound...].split(separator: " ")[0]
+            base = "http://" + String(seen[range.upperBound...].split(separator: " ")[0])
         }
 
         deinit {
@@ -82,6 +83,15 @@ import FoundationNetworking
         return Reply(status: http.statusCode, contentType: http.value(forHTTPHeaderField: "Content-Type") ?? "", body: data)
     }
 
+    /// Waits until the server's background correlation is done (`/healthz`).
+    func idle(_ server: Server) async throws {
+        for _ in 0..<200 {
+            if (try await call(server, "GET", "/healthz", token: nil).json as? [String: Any])?["correlation"] as? String == "idle" { return }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        Issue.record("correlation still running after 10 s")
+    }
+
     @Test(arguments: CLI.Store.allCases) func sensorsShipAndAnalystsReadWhatTheCLIShows(store: CLI.Store) async throws {
         // The demo scanned on a "sensor" store; its sightings are shipped to a
         // central store that has the same intel and customers.
@@ -120,6 +130,8 @@ import FoundationNetworking
         let again = try await call(server, "POST", "/v1/sightings", token: Self.sensorToken, body: shipped)
         #expect((again.json as? [String: Any])?["stored"] as? Int == 0 && (again.json as? [String: Any])?["duplicates"] as? Int == lines.count)
 
+        // Clusters are rebuilt in the background after an upload: wait for it.
+        try await idle(server)
         // The server's answers are the CLI's, and the central report is the sensor's.
         func same(_ path: String, _ arguments: [String], _ cli: CLI) async throws {
             let reply = try await call(server, "GET", path, token: Self.analystToken)
@@ -136,7 +148,38 @@ import FoundationNetworking
         let sensorReport = try #require(try JSONSerialization.jsonObject(with: Data(sensor.run(["report", "--format", "json"]).stdout.utf8)) as? [String: Any])
         #expect(report["headline"] as? String == sensorReport["headline"] as? String)
         #expect(try await call(server, "GET", "/v1/campaigns/nope", token: Self.analystToken).status == 404)
+        // Metrics: the uploads above (two rejected batches, two accepted ones).
+        let metrics = String(decoding: try await call(server, "GET", "/metrics", token: nil).body, as: UTF8.self)
+        #expect(metrics.contains("geneva_sightings_received_total \(2 * lines.count)"), "\(metrics)")
+        #expect(metrics.contains("geneva_sightings_stored_total \(lines.count)"))
+        #expect(metrics.contains("geneva_upload_batches_rejected_total 2"))
+        #expect(metrics.contains("hb_requests"))
         #expect(try await call(server, "GET", "/v1/report?since=yesterday", token: Self.analystToken).status == 400)
+    }
+
+    /// Several `serve` processes on one PostgreSQL store: uploads through
+    /// either land once, and both answer alike.
+    @Test func twoServersShareOnePostgreSQLStore() async throws {
+        let sensor = try CLI()
+        try sensor.loadDemo()
+        let lines = try sensor.run(["sightings", "--format", "ndjson"]).stdout.split(separator: "\n").map(String.init)
+        let central = try CLI(.postgres)
+        #expect(try central.run(["intel", "import", CLI.demo + "/intel.csv"]).status == 0)
+        #expect(try central.run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
+        let a = try Server(central), b = try Server(central)
+        let half = lines.count / 2
+        async let first = call(a, "POST", "/v1/sightings", token: Self.sensorToken, body: lines[..<half].joined(separator: "\n"))
+        async let second = call(b, "POST", "/v1/sightings", token: Self.sensorToken, body: lines.joined(separator: "\n"))
+        let (r1, r2) = try await (first, second)
+        #expect(r1.status == 200 && r2.status == 200)
+        let stored = ((r1.json as? [String: Any])?["stored"] as? Int ?? -1) + ((r2.json as? [String: Any])?["stored"] as? Int ?? -1)
+        #expect(stored == lines.count, "every sighting stored exactly once across the two servers")
+        try await idle(a)
+        try await idle(b)
+        let ra = try await call(a, "GET", "/v1/report", token: Self.analystToken), rb = try await call(b, "GET", "/v1/report", token: Self.analystToken)
+        #expect(ra.body == rb.body)
+        let expected = try #require(try JSONSerialization.jsonObject(with: Data(sensor.run(["report", "--format", "json"]).stdout.utf8)) as? [String: Any])
+        #expect((ra.json as? [String: Any])?["headline"] as? String == expected["headline"] as? String)
     }
 
     @Test func oversizedBodiesAreRefused() async throws {
