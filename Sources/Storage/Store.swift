@@ -336,7 +336,7 @@ extension GenevaStore {
     /// Writes one scanned file's sightings in one transaction; returns how
     /// many were new (sightings already stored are ignored by identity).
     package func recordScan(_ scan: ScanRecord, sightings: [Sighting]) throws(StorageError) -> Int {
-        try write { db in try insertScan(db, scan, sightings) }
+        try write { db in try insertScan(db, [scan], sightings) }
     }
 
     /// Sightings shipped by a sensor (`POST /v1/sightings`), named by their
@@ -347,58 +347,82 @@ extension GenevaStore {
     /// coverage as a scanned file does. Returns how many were new.
     package func recordUploads(_ uploads: [SightingUpload]) throws(StorageError) -> Int {
         try write { db in
+            // The batch's distinct indicators, looked up 500 at a time.
             var indicatorIDs: [String: Int64] = [:]
-            var groups: [[String]: [Sighting]] = [:]
+            var wanted: [(String, String)] = []
+            var seen = Set<String>()
+            for u in uploads where seen.insert(u.indicatorKind + "\u{1F}" + u.indicatorValue).inserted {
+                wanted.append((u.indicatorKind, u.indicatorValue))
+            }
+            for start in stride(from: 0, to: wanted.count, by: 500) {
+                let chunk = wanted[start..<min(start + 500, wanted.count)]
+                let rows = try db.rows(
+                    "SELECT id, kind, value FROM indicator WHERE (kind, value) IN (VALUES "
+                        + Array(repeating: "(?, ?)", count: chunk.count).joined(separator: ", ") + ")",
+                    chunk.flatMap { [SQLValue.text($0.0), .text($0.1)] })
+                for r in rows { indicatorIDs[try r.string(1) + "\u{1F}" + r.string(2)] = try r.int64(0) }
+            }
+            var scans: [[String]: ScanRecord] = [:]
             var order: [[String]] = []
+            var sightings: [Sighting] = []
+            sightings.reserveCapacity(uploads.count)
             for (i, u) in uploads.enumerated() {
-                let key = u.indicatorKind + "\u{1F}" + u.indicatorValue
-                var id = indicatorIDs[key]
-                if id == nil {
-                    id = try db.int64("SELECT id FROM indicator WHERE kind = ? AND value = ?", [.text(u.indicatorKind), .text(u.indicatorValue)])
-                    guard let found = id else {
-                        throw StorageError(.rejectedUpload, "\(u.indicatorKind) \(u.indicatorValue) is not an indicator of this store's intel", item: i)
-                    }
-                    indicatorIDs[key] = found
+                guard let id = indicatorIDs[u.indicatorKind + "\u{1F}" + u.indicatorValue] else {
+                    throw StorageError(.rejectedUpload, "\(u.indicatorKind) \(u.indicatorValue) is not an indicator of this store's intel", item: i)
                 }
                 let group = [u.customerID, u.sensor, u.source]
-                if groups[group] == nil { order.append(group) }
-                groups[group, default: []].append(Sighting(
-                    indicatorID: id!, customerID: u.customerID, sensor: u.sensor, time: u.time, evidence: u.evidence, key: u.key,
+                if var scan = scans[group] {
+                    scan.firstTime = min(scan.firstTime ?? u.time, u.time)
+                    scan.lastTime = max(scan.lastTime ?? u.time, u.time)
+                    scan.records += 1
+                    scan.observables += 1
+                    scans[group] = scan
+                } else {
+                    order.append(group)
+                    scans[group] = ScanRecord(
+                        customerID: u.customerID, sensor: u.sensor, source: u.source, firstTime: u.time, lastTime: u.time, records: 1,
+                        observables: 1, anomalies: [:])
+                }
+                sightings.append(Sighting(
+                    indicatorID: id, customerID: u.customerID, sensor: u.sensor, time: u.time, evidence: u.evidence, key: u.key,
                     source: u.source, offset: u.offset, observed: u.observed))
             }
-            var inserted = 0
-            for group in order {
-                let sightings = groups[group]!
-                let scan = ScanRecord(
-                    customerID: group[0], sensor: group[1], source: group[2], firstTime: sightings.map(\.time).min(),
-                    lastTime: sightings.map(\.time).max(), records: sightings.count, observables: sightings.count, anomalies: [:])
-                do {
-                    inserted += try insertScan(db, scan, sightings)
-                } catch let error as StorageError where error.code == .unknownCustomer {
-                    let item = uploads.firstIndex { $0.customerID == group[0] }
-                    throw StorageError(.rejectedUpload, "unknown customer id \(group[0])", item: item)
-                }
+            do {
+                return try insertScan(db, order.map { scans[$0]! }, sightings)
+            } catch let error as StorageError where error.code == .unknownCustomer {
+                let item = uploads.firstIndex { error.detail.hasSuffix(" \($0.customerID)") }
+                throw StorageError(.rejectedUpload, error.detail, item: item)
             }
-            return inserted
         }
     }
 
-    /// `recordScan` inside the caller's transaction.
-    func insertScan(_ db: any SQLSession, _ scan: ScanRecord, _ sightings: [Sighting]) throws -> Int {
-        guard let customerN = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(scan.customerID)]) else {
-            throw StorageError(.unknownCustomer, "unknown customer id \(scan.customerID)")
+    /// `recordScan` inside the caller's transaction, for one or more scans
+    /// (their sensor and scan rows) and the sightings they found.
+    func insertScan(_ db: any SQLSession, _ scans: [ScanRecord], _ sightings: [Sighting]) throws -> Int {
+        // Customer numbers, each looked up once.
+        var customerRows: [String: Int64] = [:]
+        func customerN(_ id: String) throws -> Int64 {
+            if let n = customerRows[id] { return n }
+            guard let n = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(id)]) else {
+                throw StorageError(.unknownCustomer, "unknown customer id \(id)")
+            }
+            customerRows[id] = n
+            return n
         }
-        try db.execute(
-            "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(scan.customerID), .text(scan.sensor)])
-        let anomalies = JSONValue.object(scan.anomalies.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).serialized()
-        try db.execute(
-            """
-            INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [.text(scan.customerID), .text(scan.sensor), .text(scan.source), .integer(Int64(Date().timeIntervalSince1970)),
-             .int(scan.firstTime?.nanoseconds), .int(scan.lastTime?.nanoseconds), .int(scan.records), .int(scan.observables),
-             .text(anomalies)])
+        for scan in scans {
+            _ = try customerN(scan.customerID)
+            try db.execute(
+                "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(scan.customerID), .text(scan.sensor)])
+            let anomalies = JSONValue.object(scan.anomalies.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).serialized()
+            try db.execute(
+                """
+                INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [.text(scan.customerID), .text(scan.sensor), .text(scan.source), .integer(Int64(Date().timeIntervalSince1970)),
+                 .int(scan.firstTime?.nanoseconds), .int(scan.lastTime?.nanoseconds), .int(scan.records), .int(scan.observables),
+                 .text(anomalies)])
+        }
         let columns = """
             INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, "offset", observed, customer_n, identity)
             VALUES
@@ -406,8 +430,6 @@ extension GenevaStore {
         let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         let holder = "SELECT indicator_id, customer_id, sensor, evidence, key, time FROM sighting WHERE identity = ?"
         let identityKey = try Self.identityKey(db)
-        // Sightings normally belong to the scan's customer; others are looked up once.
-        var customerRows = [scan.customerID: customerN]
         func values(_ s: Sighting, _ n: Int64, _ h: Int64) -> [SQLValue] {
             [.integer(s.indicatorID), .text(s.customerID), .text(s.sensor), .integer(s.time.nanoseconds), .text(s.evidence.rawValue),
              .text(s.key), .text(s.source), .int(s.offset), .text(s.observed), .integer(n), .integer(h)]
@@ -423,17 +445,12 @@ extension GenevaStore {
             var hashes: [(Sighting, Int64, Int64)] = []
             var arguments: [SQLValue] = []
             for s in batch {
-                var n = customerRows[s.customerID]
-                if n == nil {
-                    n = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(s.customerID)])
-                    guard let found = n else { throw StorageError(.unknownCustomer, "unknown customer id \(s.customerID)") }
-                    customerRows[s.customerID] = found
-                }
+                let n = try customerN(s.customerID)
                 let h = Self.identityHash(
                     key: identityKey, indicatorID: s.indicatorID, customerID: s.customerID, sensor: s.sensor, evidence: s.evidence.rawValue,
                     key: s.key, time: s.time.nanoseconds)
-                hashes.append((s, n!, h))
-                arguments += values(s, n!, h)
+                hashes.append((s, n, h))
+                arguments += values(s, n, h)
             }
             var inserted: [Int64: Int64] = [:]  // identity → new id
             if batch.count == 1 {
