@@ -182,6 +182,17 @@ import FoundationNetworking
         #expect((ra.json as? [String: Any])?["headline"] as? String == expected["headline"] as? String)
     }
 
+    @Test func sigtermStopsTheServerCleanly() async throws {
+        let cli = try CLI()
+        let server = try Server(cli)
+        #expect(try await call(server, "GET", "/healthz", token: nil).status == 200)
+        let started = Date()
+        server.process.terminate()
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(started) < 10)
+    }
+
     @Test func oversizedBodiesAreRefused() async throws {
         let cli = try CLI()
         #expect(try cli.run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
