@@ -54,7 +54,7 @@ struct GRDBSession: SQLSession {
         sqlite3_clear_bindings(raw)
         defer { sqlite3_reset(raw) }
         guard Int(sqlite3_bind_parameter_count(raw)) == arguments.count else {
-            throw StorageError(.database, "statement has \(sqlite3_bind_parameter_count(raw)) placeholders but \(arguments.count) arguments")
+            throw StorageError(.database, "statement takes \(sqlite3_bind_parameter_count(raw)) parameters but was given \(arguments.count) arguments")
         }
         // SQLITE_TRANSIENT: SQLite copies the text before the call returns, so
         // the Swift buffer only has to live for the call.

@@ -277,33 +277,34 @@ struct PostgresSession: SQLSession {
     /// The first column (`bytea`) of each row, a few rows per round trip
     /// through a cursor, handed to `body` in place (large blobs).
     func forEachBlob(_ sql: String, _ arguments: [SQLValue], _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let name = "geneva_cursor_\(PostgresSession.cursorNumber.next())"
-        try execute("DECLARE \(name) NO SCROLL CURSOR FOR " + sql, arguments)
-        while true {
-            let result = try connection.query(PostgresQuery(unsafeSQL: "FETCH FORWARD 16 FROM \(name)"), logger: logger).wait()
-            var count = 0
-            for row in result.rows {
-                count += 1
+        try withCursor(sql, arguments, fetch: 16) { rows in
+            for row in rows {
                 for cell in row {
                     guard let bytes = cell.bytes else { continue }
                     guard cell.dataType == .bytea else { throw StorageError(.database, "column \(cell.columnName) is \(cell.dataType), expected bytea") }
                     try bytes.withUnsafeReadableBytes { try body($0) }
                 }
             }
-            if count < 16 { break }
         }
-        try execute("CLOSE \(name)", [])
     }
 
     /// Streams through a server-side cursor, a few thousand rows per round
     /// trip (the store's transactions make the cursor's lifetime).
     func forEachRow(_ sql: String, _ arguments: [SQLValue], _ body: (SQLRow) throws -> Void) throws {
+        try withCursor(sql, arguments, fetch: 4096) { rows in
+            for row in rows { try body(try PostgresSession.row(row)) }
+        }
+    }
+
+    /// Declares a cursor for `sql`, hands `body` `fetch` rows at a time until
+    /// the cursor is exhausted, and closes it.
+    private func withCursor(_ sql: String, _ arguments: [SQLValue], fetch: Int, _ body: ([PostgresRow]) throws -> Void) throws {
         let name = "geneva_cursor_\(PostgresSession.cursorNumber.next())"
         try execute("DECLARE \(name) NO SCROLL CURSOR FOR " + sql, arguments)
         while true {
-            let batch = try rows("FETCH FORWARD 4096 FROM \(name)", [])
-            for row in batch { try body(row) }
-            if batch.count < 4096 { break }
+            let rows = Array(try connection.query(PostgresQuery(unsafeSQL: "FETCH FORWARD \(fetch) FROM \(name)"), logger: logger).wait().rows)
+            try body(rows)
+            if rows.count < fetch { break }
         }
         try execute("CLOSE \(name)", [])
     }
@@ -329,7 +330,7 @@ struct PostgresSession: SQLSession {
             }
         }
         guard n == arguments.count else {
-            throw StorageError(.database, "statement has \(n) placeholders but \(arguments.count) arguments")
+            throw StorageError(.database, "statement takes \(n) parameters but was given \(arguments.count) arguments")
         }
         var binds = PostgresBindings(capacity: arguments.count)
         for value in arguments {

@@ -3,7 +3,7 @@
 /// logic that is the same on both (intel import, correlation, the SQL
 /// definitions of the report) is written once.
 ///
-/// The dialect is the intersection of the two: `?` placeholders (the
+/// The dialect is the intersection of the two: `?` parameters (the
 /// PostgreSQL session numbers them), `insert` for new ids,
 /// `ON CONFLICT … DO NOTHING / DO UPDATE`, `CAST(… AS BIGINT)`, every
 /// non-aggregated column in `GROUP BY`, case-insensitive names compared as

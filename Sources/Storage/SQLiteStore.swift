@@ -71,18 +71,17 @@ package final class SQLiteStore: GenevaStore {
     // MARK: Plumbing
 
     func writeDatabase<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
-        do {
-            return try pool.write(body)
-        } catch let error as StorageError {
-            throw error
-        } catch {
-            throw StorageError(.database, "database \(path): \(StorageError.describe(error))")
-        }
+        try storageErrors { try pool.write(body) }
     }
 
     func readDatabase<T>(_ body: (Database) throws -> T) throws(StorageError) -> T {
+        try storageErrors { try pool.read(body) }
+    }
+
+    /// Runs `access`, turning GRDB's errors into `StorageError`s naming the file.
+    private func storageErrors<T>(_ access: () throws -> T) throws(StorageError) -> T {
         do {
-            return try pool.read(body)
+            return try access()
         } catch let error as StorageError {
             throw error
         } catch {
