@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Leaves
@@ -71,11 +74,32 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict),
+        // libpcap (apt: libpcap-dev) for the sensor's live capture.
+        .systemLibrary(name: "CPcap", providers: [.apt(["libpcap-dev"])]),
+        // `geneva sensor`: live capture, watched directories, followed logs,
+        // intel reload, spool and shipping (docs/operations.md).
+        .target(
+            name: "Sensor",
+            dependencies: [
+                "Pipeline", "MailLogs", "Indicators", "Storage", "ThreatIntel", "TelemetryModel", "WireParsing", "CPcap",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                // Shipping to `geneva serve` (POST /v1/sightings).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         // Executable: @main and subcommands only.
         .executableTarget(
             name: "geneva",
             dependencies: [
                 "Pipeline", "MailLogs", "Storage", "Correlation", "ThreatIntel", "Reporting", "Indicators", "TelemetryModel", "WireParsing", "API",
+                "Sensor",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 // `geneva serve` settings: YAML file and environment.
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -114,5 +138,8 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["GenevaTestSupport", "Pipeline", "PacketDecoding", "MailLogs", "Indicators", "TelemetryModel"], swiftSettings: strict),
         .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva", "Storage"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["GenevaTestSupport", "API", "Storage", "TelemetryModel", "geneva"], swiftSettings: strict),
+        .testTarget(
+            name: "SensorTests", dependencies: ["GenevaTestSupport", "Sensor", "Storage", "MailLogs", "TelemetryModel", "geneva"],
+            swiftSettings: strict),
     ]
 )

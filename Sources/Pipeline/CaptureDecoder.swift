@@ -17,7 +17,7 @@ package struct CaptureDecoder: Sendable {
     /// Payload scanning of reassembled TCP streams (SPEC §3), when given:
     /// each hit becomes a `payload-match` observable carrying the matched
     /// indicator value only.
-    private let payload: PayloadMatcher?
+    private var payload: PayloadMatcher?
     private var payloadStreams: [FlowEndpoints: PayloadStream] = [:]
     private var reader = CaptureReader()
     private var packets = PacketDecoder()
@@ -48,8 +48,12 @@ package struct CaptureDecoder: Sendable {
         self.payload = payload
     }
 
-    /// Records (packets) read so far.
-    package var recordCount: Int { reader.recordCount }
+    /// Records (packets) read so far, from the file or live.
+    package var recordCount: Int { reader.recordCount + livePackets }
+    private var livePackets = 0
+    /// Flows (either direction) seen for the first time (up to the memory
+    /// of ``maxRememberedFlows``).
+    package private(set) var flowCount = 0
     /// Bytes of the file consumed so far.
     package var bytesConsumed: Int64 { reader.consumed }
 
@@ -66,79 +70,94 @@ package struct CaptureDecoder: Sendable {
     /// Feeds the next chunk of the file; `emit` receives each observable in
     /// file order. Throws only when the input is not a capture at all.
     package mutating func feed(_ chunk: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void) throws {
-        var packets = self.packets
-        var dns = self.dns
-        var first = firstTime, last = lastTime, count = observableCount
-        defer {
-            self.packets = packets
-            self.dns = dns
-            firstTime = first
-            lastTime = last
-            observableCount = count
-        }
         var reader = self.reader
-        self.reader = CaptureReader()
+        self.reader = CaptureReader()  // keep the reader uniquely referenced while it mutates
         defer { self.reader = reader }
         try reader.feed(chunk) { record in
-            let time = Timestamp(nanoseconds: record.timestampNanoseconds)
-            if first == nil || time < first! { first = time }
-            if last == nil || time > last! { last = time }
-            let decoded = packets.decode(record.data, linkType: record.linkType, time: record.timestampNanoseconds)
-            // Each flow's two addresses, once, as ip-flow evidence.
-            var flow: (FlowEndpoints, String)? = nil
-            switch decoded {
-            case .tcp(let segment): flow = (segment.endpoints, FlowKey.tcp(segment.endpoints))
-            case .udp(let datagram): flow = (datagram.endpoints, FlowKey.udp(datagram.endpoints))
-            case .other: break
-            }
-            if let (ends, key) = flow {
-                let reverse = ends.reversed
-                if !flowsSeen.contains(ends), !flowsSeen.contains(reverse) {
-                    if flowsSeen.count >= CaptureDecoder.maxRememberedFlows { flowsSeen.removeAll(keepingCapacity: true) }
-                    flowsSeen.insert(ends)
-                    for address in [ends.sourceAddress, ends.destinationAddress] {
-                        if let ip = IPAddress(bytes: address) {
-                            count += 1
-                            try emit(Observable(time: time, evidence: .ipFlow, value: ip.description, key: key, offset: record.fileOffset))
-                        }
+            try self.record(record.data, linkType: record.linkType, time: record.timestampNanoseconds, offset: record.fileOffset, emit)
+        }
+    }
+
+    /// Decodes one packet captured live (libpcap), not read from a file:
+    /// `offset` is the packet's number since the capture started.
+    package mutating func packet(
+        _ data: ArraySlice<UInt8>, linkType: UInt32, time: Int64, offset: Int64, _ emit: (Observable) throws -> Void
+    ) throws {
+        livePackets += 1
+        try record(data, linkType: linkType, time: time, offset: offset, emit)
+    }
+
+    /// Replaces the payload matcher (intel reloaded): streams in flight start
+    /// over with the new automaton, so a match straddling the swap is lost.
+    package mutating func replacePayload(_ matcher: PayloadMatcher?) {
+        payload = matcher
+        payloadStreams.removeAll()
+    }
+
+    private mutating func record(
+        _ data: ArraySlice<UInt8>, linkType: UInt32, time nanoseconds: Int64, offset: Int64, _ emit: (Observable) throws -> Void
+    ) throws {
+        let time = Timestamp(nanoseconds: nanoseconds)
+        if firstTime == nil || time < firstTime! { firstTime = time }
+        if lastTime == nil || time > lastTime! { lastTime = time }
+        var count = observableCount
+        defer { observableCount = count }
+        let decoded = packets.decode(data, linkType: linkType, time: nanoseconds)
+        // Each flow's two addresses, once, as ip-flow evidence.
+        var flow: (FlowEndpoints, String)? = nil
+        switch decoded {
+        case .tcp(let segment): flow = (segment.endpoints, FlowKey.tcp(segment.endpoints))
+        case .udp(let datagram): flow = (datagram.endpoints, FlowKey.udp(datagram.endpoints))
+        case .other: break
+        }
+        if let (ends, key) = flow {
+            let reverse = ends.reversed
+            if !flowsSeen.contains(ends), !flowsSeen.contains(reverse) {
+                if flowsSeen.count >= CaptureDecoder.maxRememberedFlows { flowsSeen.removeAll(keepingCapacity: true) }
+                flowsSeen.insert(ends)
+                flowCount += 1
+                for address in [ends.sourceAddress, ends.destinationAddress] {
+                    if let ip = IPAddress(bytes: address) {
+                        count += 1
+                        try emit(Observable(time: time, evidence: .ipFlow, value: ip.description, key: key, offset: offset))
                     }
                 }
             }
-            if case .tcp(let segment) = decoded {
-                var tcp = self.tcp
-                self.tcp = TCPReassembler()
-                defer { self.tcp = tcp }
-                try tcp.add(segment, time: record.timestampNanoseconds) { ends, event in
-                    try self.stream(ends, event, time: time, offset: record.fileOffset) { count += 1; try emit($0) }
-                }
-                return
+        }
+        if case .tcp(let segment) = decoded {
+            var tcp = self.tcp
+            self.tcp = TCPReassembler()
+            defer { self.tcp = tcp }
+            try tcp.add(segment, time: nanoseconds) { ends, event in
+                try self.stream(ends, event, time: time, offset: offset) { count += 1; try emit($0) }
             }
-            guard case .udp(let datagram) = decoded else { return }
-            let ends = datagram.endpoints
-            guard CaptureDecoder.dnsPorts.contains(ends.destinationPort) || CaptureDecoder.dnsPorts.contains(ends.sourcePort),
-                let message = dns.parse(datagram.payload)
-            else { return }
-            let key = FlowKey.udp(ends)
-            func observe(_ evidence: Evidence, _ value: String) throws {
-                count += 1
-                try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: record.fileOffset))
-            }
-            if !message.isResponse {
-                for question in message.questions where !question.name.isEmpty { try observe(.dnsQuery, question.name) }
-                return
-            }
-            // Responses: every record's owner name and its A/AAAA address or
-            // CNAME/NS/PTR/MX target (the question is the query's evidence).
-            for rr in message.records {
-                if !rr.owner.isEmpty { try observe(.dnsAnswer, rr.owner) }
-                switch rr.data {
-                case .address(let bytes):
-                    if let ip = IPAddress(bytes: bytes) { try observe(.dnsAnswer, ip.description) }
-                case .name(let target) where !target.isEmpty:
-                    try observe(.dnsAnswer, target)
-                default:
-                    break
-                }
+            return
+        }
+        guard case .udp(let datagram) = decoded else { return }
+        let ends = datagram.endpoints
+        guard CaptureDecoder.dnsPorts.contains(ends.destinationPort) || CaptureDecoder.dnsPorts.contains(ends.sourcePort),
+            let message = dns.parse(datagram.payload)
+        else { return }
+        let key = FlowKey.udp(ends)
+        func observe(_ evidence: Evidence, _ value: String) throws {
+            count += 1
+            try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: offset))
+        }
+        if !message.isResponse {
+            for question in message.questions where !question.name.isEmpty { try observe(.dnsQuery, question.name) }
+            return
+        }
+        // Responses: every record's owner name and its A/AAAA address or
+        // CNAME/NS/PTR/MX target (the question is the query's evidence).
+        for rr in message.records {
+            if !rr.owner.isEmpty { try observe(.dnsAnswer, rr.owner) }
+            switch rr.data {
+            case .address(let bytes):
+                if let ip = IPAddress(bytes: bytes) { try observe(.dnsAnswer, ip.description) }
+            case .name(let target) where !target.isEmpty:
+                try observe(.dnsAnswer, target)
+            default:
+                break
             }
         }
     }
@@ -147,11 +166,17 @@ package struct CaptureDecoder: Sendable {
     /// too short for a pcap header is an error.
     package mutating func finish(_ emit: (Observable) throws -> Void = { _ in }) throws {
         try reader.finish()
+        try finishStreams(emit)
+    }
+
+    /// Ends a live capture (no file to finish): reports what open TCP
+    /// streams and fragment queues still hold.
+    package mutating func finishStreams(_ emit: (Observable) throws -> Void = { _ in }) throws {
         packets.finish()
         var tcp = self.tcp
         self.tcp = TCPReassembler()
         let time = lastTime ?? Timestamp(nanoseconds: 0)
-        let offset = reader.consumed
+        let offset = livePackets > 0 ? Int64(livePackets) : reader.consumed
         var count = observableCount
         try tcp.finish { ends, event in
             try self.stream(ends, event, time: time, offset: offset) { count += 1; try emit($0) }

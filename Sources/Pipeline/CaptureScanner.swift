@@ -203,6 +203,17 @@ package enum CaptureScanner {
         return .mail(MailLogDecoder(source: path, clock: options.clock))
     }
 
+    /// Every indicator match in the file at `path`: each observable that
+    /// matches, once per indicator it matches, in file order.
+    package static func matches(
+        path: String, indicators: IndicatorSet, options: ScanOptions = .standard,
+        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, _ body: (Observable, IndicatorMatch) throws -> Void
+    ) throws -> CaptureSummary {
+        try observables(path: path, options: options, wanted: indicators.mayMatch, progress: progress) { observable in
+            for match in indicators.matches(observable) { try body(observable, match) }
+        }
+    }
+
     /// Scans one file for `customerID`'s `sensor` against `indicators`;
     /// sightings are de-duplicated by identity.
     package static func scan(
@@ -211,14 +222,12 @@ package enum CaptureScanner {
     ) throws -> (summary: CaptureSummary, sightings: [Sighting]) {
         var sightings: [Sighting] = []
         var seen = Set<Sighting.Identity>()
-        let summary = try observables(path: path, options: options, wanted: indicators.mayMatch, progress: progress) { observable in
-            for match in indicators.matches(observable) {
-                let sighting = Sighting(
-                    indicatorID: match.indicatorID, customerID: customerID, sensor: sensor, time: observable.time,
-                    evidence: observable.evidence, key: observable.key, source: path, offset: observable.offset,
-                    observed: observable.value)
-                if seen.insert(sighting.identity).inserted { sightings.append(sighting) }
-            }
+        let summary = try matches(path: path, indicators: indicators, options: options, progress: progress) { observable, match in
+            let sighting = Sighting(
+                indicatorID: match.indicatorID, customerID: customerID, sensor: sensor, time: observable.time,
+                evidence: observable.evidence, key: observable.key, source: path, offset: observable.offset,
+                observed: observable.value)
+            if seen.insert(sighting.identity).inserted { sightings.append(sighting) }
         }
         return (summary, sightings)
     }

@@ -558,7 +558,7 @@ extension GenevaStore {
 
 /// One sighting as a sensor ships it (the NDJSON of `geneva sightings`):
 /// its indicator by kind and normalised value, not by this store's id.
-package struct SightingUpload: Sendable, Equatable {
+package struct SightingUpload: Sendable, Hashable {
     package var indicatorKind: String
     package var indicatorValue: String
     package var customerID: String
@@ -584,5 +584,19 @@ package struct SightingUpload: Sendable, Equatable {
         self.source = source
         self.offset = offset
         self.observed = observed
+    }
+}
+
+extension SightingUpload {
+    /// The sighting as one line of a `POST /v1/sightings` body (no newline),
+    /// in the shape `geneva sightings --format ndjson` prints: what the API's
+    /// upload parser reads back (`geneva sensor` ships these).
+    package var ndjsonLine: String {
+        JSONValue.object([
+            ("time", .string(time.rfc3339)), ("customer", .string(customerID)), ("sensor", .string(sensor)),
+            ("indicator", .object([("kind", .string(indicatorKind)), ("value", .string(indicatorValue))])),
+            ("evidence", .string(evidence.rawValue)), (evidence.rawValue.hasPrefix("maillog") ? "message" : "flow", .string(key)),
+            ("observed", .string(observed)), ("source", .string(source)), ("offset", .int(Int(offset))),
+        ]).serialized()
     }
 }

@@ -11,7 +11,7 @@ struct Geneva: AsyncParsableCommand {
         subcommands: [
             IntelCommand.self, CustomersCommand.self, ScanCommand.self, ObservablesCommand.self, CorrelateCommand.self,
             CampaignsCommand.self, CampaignCommand.self, SightingsCommand.self, ReportCommand.self, ExportCommand.self,
-            ServeCommand.self, HashTokenCommand.self,
+            ServeCommand.self, HashTokenCommand.self, SensorCommand.self,
         ])
 }
 

@@ -4,6 +4,7 @@ import Storage
 import ThreatIntel
 import Indicators
 import Reporting
+import Sensor
 import WireParsing
 
 struct IntelCommand: ParsableCommand {

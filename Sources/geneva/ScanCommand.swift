@@ -4,6 +4,7 @@ import Indicators
 import MailLogs
 import Pipeline
 import Reporting
+import Sensor
 import Storage
 import TelemetryModel
 import WireParsing
@@ -103,15 +104,6 @@ struct ObservablesCommand: ParsableCommand {
     }
 }
 
-/// The matching snapshot of everything in the store, streamed entry by entry.
-func buildIndicatorSet(_ db: any GenevaStore) throws(StorageError) -> IndicatorSet {
-    var builder = IndicatorSet.Builder()
-    try db.forEachIndicatorEntry {
-        builder.add(indicatorID: $0.indicatorID, kind: $0.kind, value: $0.value, validFrom: $0.validFrom, validUntil: $0.validUntil)
-    }
-    return builder.freeze()
-}
-
 /// Resident set size of this process (Linux `/proc/self/statm`), if known.
 func residentBytes() -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
@@ -137,12 +129,8 @@ struct LogReadingOptions: ParsableArguments {
             options.clock.reference = t
         }
         if let text = logUtcOffset {
-            let b = Array(text.utf8)
-            guard b.count == 6, b[0] == UInt8(ascii: "+") || b[0] == UInt8(ascii: "-"), b[3] == UInt8(ascii: ":"),
-                let h = Int64(String(decoding: b[1..<3], as: UTF8.self)), let m = Int64(String(decoding: b[4..<6], as: UTF8.self)),
-                h < 24, m < 60
-            else { throw fail("--log-utc-offset \(text.prefix(40).debugDescription): expected ±hh:mm") }
-            options.clock.utcOffsetSeconds = (h * 3600 + m * 60) * (b[0] == UInt8(ascii: "-") ? -1 : 1)
+            guard let seconds = SensorSettings.utcOffset(text) else { throw fail("--log-utc-offset \(text.prefix(40).debugDescription): expected ±hh:mm") }
+            options.clock.utcOffsetSeconds = seconds
         }
         return options
     }

@@ -1,0 +1,444 @@
+import AsyncHTTPClient
+import Foundation
+import Indicators
+import Logging
+import MailLogs
+import NIOCore
+import Pipeline
+import ServiceLifecycle
+import Storage
+import Synchronization
+import TelemetryModel
+import WireParsing
+
+/// `geneva sensor`: sources (live interfaces, watched directories, followed
+/// mail logs) matched against hot-reloadable intel into a local spool, which
+/// a shipper empties into `geneva serve` (or a store). Each part is a
+/// service of one ServiceGroup: SIGTERM stops the sources first (each
+/// flushes what it holds into the spool), then the shipper makes a last
+/// delivery attempt, and the process exits 0.
+package final class Sensor: Sendable {
+    package let settings: SensorSettings
+    package let spool: Spool
+    package let intel: IntelHolder
+    package let metrics = SensorMetrics()
+    private let loader: IntelLoader
+    private let logger: Logger
+    private let reloadRequested = Atomic<Bool>(false)
+
+    package init(settings: SensorSettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        do {
+            try FileManager.default.createDirectory(atPath: settings.stateDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw SensorError("state_directory \(settings.stateDirectory): cannot be created: \(error.localizedDescription)")
+        }
+        spool = try Spool(path: settings.spoolPath)
+        loader = IntelLoader(files: settings.intelFiles, scratchDirectory: settings.stateDirectory, payload: settings.payload)
+        let loaded = try loader.load(generation: 1)
+        for line in loaded.lines { logger.info("intel: \(line)") }
+        logger.info("intel: \(loaded.snapshot.indicators.count) indicators loaded (generation 1)")
+        intel = IntelHolder(loaded.snapshot)
+        metrics.intel(indicators: loaded.snapshot.indicators.count, generation: 1)
+    }
+
+    /// Asks for an intel reload (SIGHUP).
+    package func requestReload() { reloadRequested.store(true, ordering: .relaxed) }
+
+    /// The services, in start order (they stop in the reverse order).
+    package func services(extra: [any Service] = []) throws -> [any Service] {
+        let shipper: any Service
+        if let url = settings.upstreamURL {
+            shipper = Shipper(
+                spool: spool, deliver: HTTPDelivery(url: url, token: settings.upstreamToken ?? ""), batch: settings.upstreamBatch,
+                maxBackoff: settings.upstreamMaxBackoffSeconds, metrics: metrics, logger: logger)
+        } else if let location = settings.store {
+            let store: any GenevaStore
+            do { store = try openStore(location) } catch { throw SensorError(error.description) }
+            shipper = Shipper(
+                spool: spool, deliver: StoreDelivery(store: store), batch: settings.upstreamBatch, maxBackoff: settings.upstreamMaxBackoffSeconds,
+                metrics: metrics, logger: logger)
+        } else {
+            shipper = SpoolGauge(spool: spool, metrics: metrics)
+            logger.warning("neither upstream.url nor db/database_url set: sightings stay in the spool \(spool.path)")
+        }
+        var services: [any Service] = [shipper]
+        services += extra
+        services.append(ThreadService(name: "intel") { [self] stop in try self.watchIntel(stop) })
+        for name in settings.interfaces {
+            // Opened here, so that a bad interface or filter stops the start-up.
+            let capture = try LiveCapture(interface: name, settings: settings.capture)
+            let box = UncheckedBox(capture)
+            services.append(ThreadService(name: "capture \(name)") { [self] stop in try self.capture(box.take(), stop) })
+        }
+        if !settings.watchDirectories.isEmpty {
+            services.append(ThreadService(name: "watch") { [self] stop in try self.watch(stop) })
+        }
+        if !settings.logFiles.isEmpty {
+            services.append(ThreadService(name: "logs") { [self] stop in try self.follow(stop) })
+        }
+        return services
+    }
+
+    // MARK: - Intel
+
+    private func watchIntel(_ stop: StopFlag) throws {
+        var fingerprint = loader.fingerprint()
+        var generation = intel.current.generation
+        var lastCheck = Date()
+        while !stop.wait(milliseconds: 250) {
+            let requested = reloadRequested.exchange(false, ordering: .relaxed)
+            guard requested || Date().timeIntervalSince(lastCheck) >= settings.intelPollSeconds else { continue }
+            lastCheck = Date()
+            let now = loader.fingerprint()
+            guard requested || now != fingerprint else { continue }
+            // Files still being written may fail to parse: a failed load keeps
+            // the snapshot in use and is retried at the next change or SIGHUP.
+            fingerprint = now
+            do {
+                let loaded = try loader.load(generation: generation + 1)
+                generation += 1
+                intel.replace(loaded.snapshot)
+                metrics.intel(indicators: loaded.snapshot.indicators.count, generation: generation)
+                metrics.intelReload(succeeded: true)
+                logger.info("intel: reloaded (\(requested ? "SIGHUP" : "files changed")): \(loaded.snapshot.indicators.count) indicators, generation \(generation)")
+            } catch {
+                metrics.intelReload(succeeded: false)
+                logger.error("intel: reload failed, the previous intel stays in use: \(error)")
+            }
+        }
+    }
+
+    // MARK: - Sources
+
+    private func capture(_ capture: LiveCapture, _ stop: StopFlag) throws {
+        let source = "live:\(capture.interface)"
+        var decoder = CaptureDecoder(source: source, payload: intel.current.payload)
+        var generation = intel.current.generation
+        var pending: [SightingUpload] = []
+        var seen = Set<SightingUpload>()
+        var packetNumber: Int64 = 0
+        var lastFlush = Date()
+        var reported = (packets: 0, flows: 0, bytes: 0)
+        var bytes = 0
+        var anomalies = AnomalyCounts()
+        var failures = 0
+        logger.info("capture on \(capture.interface): started (link type \(capture.linkType))")
+        func flush() throws {
+            let added = try spool.append(pending)
+            metrics.source(
+                source, packets: decoder.recordCount - reported.packets, bytes: bytes - reported.bytes, flows: decoder.flowCount - reported.flows,
+                sightings: added)
+            reported = (decoder.recordCount, decoder.flowCount, bytes)
+            metrics.anomalies(decoder.anomalies, previous: &anomalies)
+            if let s = capture.stats() {
+                metrics.interface(capture.interface, received: s.received, dropped: s.dropped, interfaceDropped: s.interfaceDropped)
+            }
+            pending.removeAll(keepingCapacity: true)
+            seen.removeAll(keepingCapacity: true)
+            lastFlush = Date()
+        }
+        while !stop.isSet {
+            let snapshot = intel.current
+            if snapshot.generation != generation {
+                decoder.replacePayload(snapshot.payload)
+                generation = snapshot.generation
+            }
+            let emit: (Observable) -> Void = { o in
+                for m in snapshot.indicators.matches(o) {
+                    let upload = SightingUpload(
+                        indicatorKind: m.kind.rawValue, indicatorValue: m.value, customerID: self.settings.customer, sensor: self.settings.sensor,
+                        time: o.time, evidence: o.evidence, key: o.key, source: source, offset: o.offset, observed: o.value)
+                    if seen.insert(upload).inserted { pending.append(upload) }
+                }
+            }
+            _ = try capture.dispatch(waitMilliseconds: settings.capture.timeoutMilliseconds) { packet in
+                packetNumber += 1
+                bytes += packet.originalLength
+                do {
+                    try decoder.packet(
+                        Array(packet.data)[...], linkType: capture.linkType, time: packet.nanoseconds, offset: packetNumber, emit)
+                } catch {
+                    failures += 1  // emit does not throw; counted should that change
+                }
+            }
+            if pending.count >= 1024 || Date().timeIntervalSince(lastFlush) >= 1 { try flush() }
+        }
+        // Streams still open are finished, as at the end of a file.
+        try decoder.finishStreams { o in
+            for m in intel.current.indicators.matches(o) {
+                pending.append(
+                    SightingUpload(
+                        indicatorKind: m.kind.rawValue, indicatorValue: m.value, customerID: settings.customer, sensor: settings.sensor,
+                        time: o.time, evidence: o.evidence, key: o.key, source: source, offset: o.offset, observed: o.value))
+            }
+        }
+        try flush()
+        if failures > 0 { logger.error("capture on \(capture.interface): \(failures) packets could not be decoded") }
+        logger.info("capture on \(capture.interface): stopped after \(decoder.recordCount) packets")
+    }
+
+    private func watch(_ stop: StopFlag) throws {
+        var options = ScanOptions.standard
+        options.clock.utcOffsetSeconds = settings.logUTCOffsetSeconds
+        let watchers = settings.watchDirectories.map {
+            DirectoryWatcher(
+                directory: $0, spool: spool, customer: settings.customer, sensor: settings.sensor, settle: settings.watchSettleSeconds,
+                options: options)
+        }
+        var anomalies = [AnomalyCounts](repeating: AnomalyCounts(), count: watchers.count)
+        var packets = [Int64](repeating: 0, count: watchers.count)
+        repeat {
+            for (i, w) in watchers.enumerated() {
+                let step = try w.step(intel.current, stop: { stop.isSet })
+                for m in step.messages { logger.info("watch: \(m)") }
+                metrics.source("dir:\(w.directory)", packets: Int(w.packets - packets[i]), files: step.files, sightings: step.sightings)
+                packets[i] = w.packets
+                metrics.anomalies(w.anomalies, previous: &anomalies[i])
+            }
+        } while !stop.wait(milliseconds: Int(settings.watchPollSeconds * 1000))
+    }
+
+    private func follow(_ stop: StopFlag) throws {
+        var clock = LogClock(reference: Timestamp(seconds: Int64(Date().timeIntervalSince1970)))
+        clock.utcOffsetSeconds = settings.logUTCOffsetSeconds
+        let followers = settings.logFiles.map {
+            LogFollower(path: $0, spool: spool, customer: settings.customer, sensor: settings.sensor, clock: clock, startAtEnd: settings.logsStartAtEnd)
+        }
+        var anomalies = [AnomalyCounts](repeating: AnomalyCounts(), count: followers.count)
+        repeat {
+            let now = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
+            for (i, f) in followers.enumerated() {
+                let step = try f.step(intel.current, now: now)
+                for m in step.messages { logger.info("logs: \(m)") }
+                metrics.source("log:\(f.path)", lines: step.lines, sightings: step.sightings)
+                metrics.anomalies(f.anomalies, previous: &anomalies[i])
+            }
+        } while !stop.wait(milliseconds: settings.logsPollMilliseconds)
+    }
+}
+
+// MARK: - Shipping
+
+/// Where spooled sightings are delivered.
+protocol Delivery: Sendable {
+    /// Delivers a batch; returns normally only when it is stored for good.
+    func deliver(_ batch: [SightingUpload]) async throws(DeliveryError)
+}
+
+struct DeliveryError: Error, CustomStringConvertible {
+    var description: String
+    /// The batch is too large for the receiver: retry with a smaller one.
+    var tooLarge = false
+}
+
+/// `POST /v1/sightings` of a `geneva serve`, NDJSON, bearer token.
+struct HTTPDelivery: Delivery {
+    var url: String
+    var token: String
+
+    init(url: String, token: String) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.token = token
+    }
+
+    func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
+        var body = ByteBuffer()
+        for s in batch {
+            body.writeString(s.ndjsonLine)
+            body.writeInteger(UInt8(ascii: "\n"))
+        }
+        var request = HTTPClientRequest(url: url + "/v1/sightings")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+        request.body = .bytes(body)
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            switch response.status.code {
+            case 200..<300: return
+            case 413: throw DeliveryError(description: "413 from \(url): batch of \(batch.count) too large", tooLarge: true)
+            default: throw DeliveryError(description: "\(response.status.code) from \(url): \(text.prefix(300))")
+            }
+        } catch let error as DeliveryError {
+            throw error
+        } catch {
+            throw DeliveryError(description: "\(url): \(error)")
+        }
+    }
+}
+
+/// The store itself (no upstream): what `serve` does with an upload;
+/// campaigns are re-clustered at most once a minute.
+final class StoreDelivery: Delivery {
+    let store: any GenevaStore
+    private let lastCorrelation = Mutex<Date>(.distantPast)
+
+    init(store: any GenevaStore) { self.store = store }
+
+    func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
+        do {
+            _ = try store.recordUploads(batch)
+            let due = lastCorrelation.withLock { last in
+                guard Date().timeIntervalSince(last) >= 60 else { return false }
+                last = Date()
+                return true
+            }
+            if due { _ = try store.correlateIfNeeded() }
+        } catch {
+            throw DeliveryError(description: "store \(store.location): \(error.description)")
+        }
+    }
+}
+
+/// Empties the spool into a ``Delivery``: oldest first, in batches; a batch
+/// leaves the spool only once delivered (the receiver is idempotent by
+/// sighting identity, so a batch delivered but not yet deleted when the
+/// sensor dies is delivered again harmlessly). Failures back off
+/// exponentially with jitter, up to `maxBackoff` seconds.
+struct Shipper: Service {
+    let spool: Spool
+    let deliver: any Delivery
+    let batch: Int
+    let maxBackoff: Double
+    let metrics: SensorMetrics
+    let logger: Logger
+    /// On shutdown, how long delivery of what is left is attempted.
+    static let finalAttemptSeconds: Double = 10
+
+    func run() async throws {
+        var size = batch
+        var backoff = 0.5
+        var failing = false
+        // Until shutdown: ship, or wait for more; then one last attempt to empty the spool.
+        var deadline: Date? = nil
+        while true {
+            if deadline == nil, Task.isShuttingDownGracefully || Task.isCancelled { deadline = Date().addingTimeInterval(Self.finalAttemptSeconds) }
+            let entries = try spool.oldest(size)
+            let depth = try spool.depth()
+            metrics.spool(depth: depth.count, oldestSpooledAt: depth.oldestSpooledAt)
+            if entries.isEmpty {
+                if deadline != nil { return }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
+                continue
+            }
+            if let deadline, Date() > deadline {
+                logger.warning("shipping: \(depth.count) sightings stay in the spool for the next start")
+                return
+            }
+            do {
+                try await deliver.deliver(entries.map(\.upload))
+                try spool.acknowledge(through: entries.last!.id)
+                metrics.shipped(entries.count)
+                if failing { logger.info("shipping: delivering again") }
+                failing = false
+                backoff = 0.5
+                size = min(batch, size * 2)
+            } catch let error as DeliveryError {
+                metrics.shipFailed()
+                if error.tooLarge, size > 1 {
+                    size = max(1, size / 2)
+                    continue
+                }
+                if !failing { logger.error("shipping failed (retrying with backoff): \(error.description)") }
+                failing = true
+                let wait = backoff * Double.random(in: 0.5...1.0)
+                backoff = min(maxBackoff, backoff * 2)
+                if deadline != nil {
+                    try? await Task.sleep(for: .milliseconds(Int(min(wait, 1) * 1000)))
+                } else {
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                }
+            }
+        }
+    }
+}
+
+/// With nowhere to ship to, only keeps the spool gauges current.
+struct SpoolGauge: Service {
+    let spool: Spool
+    let metrics: SensorMetrics
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let depth = try spool.depth()
+            metrics.spool(depth: depth.count, oldestSpooledAt: depth.oldestSpooledAt)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+        }
+    }
+}
+
+// MARK: - Threads as services
+
+/// A stop request a source's thread polls, and can sleep on.
+package final class StopFlag: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let condition = NSCondition()
+
+    package init() {}
+
+    package var isSet: Bool { stopped.load(ordering: .acquiring) }
+
+    package func set() {
+        condition.lock()
+        stopped.store(true, ordering: .releasing)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Sleeps up to `milliseconds`; true if stopped (now or meanwhile).
+    package func wait(milliseconds: Int) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        if isSet { return true }
+        _ = condition.wait(until: Date().addingTimeInterval(Double(milliseconds) / 1000))
+        return isSet
+    }
+}
+
+/// A blocking loop (libpcap, file reads, SQLite) on its own thread, as a
+/// service: graceful shutdown or cancellation sets its ``StopFlag``; the
+/// service ends when the loop returns (an error ends the group).
+struct ThreadService: Service {
+    let name: String
+    let body: @Sendable (StopFlag) throws -> Void
+
+    func run() async throws {
+        let stop = StopFlag()
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+                    let thread = Thread {
+                        do {
+                            try body(stop)
+                            done.resume()
+                        } catch {
+                            done.resume(throwing: error)
+                        }
+                    }
+                    thread.name = "geneva \(name)"
+                    thread.start()
+                }
+            } onCancel: {
+                stop.set()
+            }
+        } onGracefulShutdown: {
+            stop.set()
+        }
+    }
+}
+
+/// Hands a non-Sendable value made on one thread to the one thread that
+/// uses it afterwards (a libpcap handle opened at start-up).
+final class UncheckedBox<T>: @unchecked Sendable {
+    // Invariant: `take()` is called once, by the thread that then owns the value.
+    private var value: T?
+    init(_ value: T) { self.value = value }
+    func take() -> T {
+        let v = value!
+        value = nil
+        return v
+    }
+}
