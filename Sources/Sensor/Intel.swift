@@ -25,6 +25,12 @@ package final class IntelHolder: Sendable {
         package var payload: PayloadMatcher?
         package var generation: Int { indicators.generation }
         package var loadedAt: Date
+
+        package init(indicators: IndicatorSet, payload: PayloadMatcher?, loadedAt: Date) {
+            self.indicators = indicators
+            self.payload = payload
+            self.loadedAt = loadedAt
+        }
     }
 
     private let state: Mutex<Snapshot>

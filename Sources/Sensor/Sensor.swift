@@ -225,6 +225,8 @@ package final class Sensor: Sendable {
 protocol Delivery: Sendable {
     /// Delivers a batch; returns normally only when it is stored for good.
     func deliver(_ batch: [SightingUpload]) async throws(DeliveryError)
+    /// Releases connections (end of shipping).
+    func close() async
 }
 
 struct DeliveryError: Error, CustomStringConvertible {
@@ -235,13 +237,22 @@ struct DeliveryError: Error, CustomStringConvertible {
 
 /// `POST /v1/sightings` of a `geneva serve`, NDJSON, bearer token.
 struct HTTPDelivery: Delivery {
-    var url: String
-    var token: String
+    let url: String
+    let token: String
+    let client: HTTPClient
 
     init(url: String, token: String) {
         self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
         self.token = token
+        var configuration = HTTPClient.Configuration()
+        // A server that is down fails the attempt within seconds; the
+        // shipper's own backoff (with metrics and a log line) does the retrying.
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(60))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
+
+    func close() async { try? await client.shutdown() }
 
     func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
         var body = ByteBuffer()
@@ -255,7 +266,7 @@ struct HTTPDelivery: Delivery {
         request.headers.add(name: "Content-Type", value: "application/x-ndjson")
         request.body = .bytes(body)
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+            let response = try await client.execute(request, timeout: .seconds(60))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             switch response.status.code {
             case 200..<300: return
@@ -277,6 +288,8 @@ final class StoreDelivery: Delivery {
     private let lastCorrelation = Mutex<Date>(.distantPast)
 
     init(store: any GenevaStore) { self.store = store }
+
+    func close() async {}
 
     func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
         do {
@@ -309,6 +322,16 @@ struct Shipper: Service {
     static let finalAttemptSeconds: Double = 10
 
     func run() async throws {
+        do {
+            try await ship()
+        } catch {
+            await deliver.close()
+            throw error
+        }
+        await deliver.close()
+    }
+
+    private func ship() async throws {
         var size = batch
         var backoff = 0.5
         var failing = false

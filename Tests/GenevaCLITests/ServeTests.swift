@@ -17,9 +17,9 @@ import FoundationNetworking
         let process = Process()
         let base: String
 
-        init(_ cli: CLI, _ extra: [String] = []) throws {
+        init(_ cli: CLI, _ extra: [String] = [], listen: String = "127.0.0.1:0") throws {
             process.executableURL = URL(fileURLWithPath: CLI.binary)
-            process.arguments = ["serve", "--listen", "127.0.0.1:0"] + cli.storeArguments + extra
+            process.arguments = ["serve", "--listen", listen] + cli.storeArguments + extra
             var env = ProcessInfo.processInfo.environment
             env["TOKENS_SENSORS"] = try hash(ServeTests.sensorToken)
             env["TOKENS_ANALYSTS"] = try hash(ServeTests.analystToken)
