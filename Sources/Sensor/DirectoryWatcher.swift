@@ -87,10 +87,7 @@ package final class DirectoryWatcher {
         do {
             let summary = try CaptureScanner.matches(path: path, indicators: intel.indicators, options: options) { o, m in
                 // Repeats (same identity) are ignored by the spool.
-                uploads.append(
-                    SightingUpload(
-                        indicatorKind: m.kind.rawValue, indicatorValue: m.value, customerID: customer, sensor: sensor, time: o.time,
-                        evidence: o.evidence, key: o.key, source: path, offset: o.offset, observed: o.value))
+                uploads.append(SightingUpload(o, m, customer: customer, sensor: sensor, source: path))
             }
             var line = "\(path): \(summary.records) \(summary.recordNoun), \(summary.observables) observables, \(uploads.count) sightings"
             if !summary.anomalies.isEmpty {

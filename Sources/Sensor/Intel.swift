@@ -129,3 +129,12 @@ package struct IntelLoader: Sendable {
         return "\(path) \(st.st_dev) \(st.st_ino) \(st.st_size) \(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)"
     }
 }
+
+extension SightingUpload {
+    /// A sighting of `match` in `observable`, as every sensor source spools it.
+    package init(_ observable: Observable, _ match: IndicatorMatch, customer: String, sensor: String, source: String) {
+        self.init(
+            indicatorKind: match.kind.rawValue, indicatorValue: match.value, customerID: customer, sensor: sensor, time: observable.time,
+            evidence: observable.evidence, key: observable.key, source: source, offset: observable.offset, observed: observable.value)
+    }
+}

@@ -200,7 +200,7 @@ package final class LogFollower {
             let before = decoder.lineCount
             let emit: (Observable) -> Void = { observable in
                 for match in intel.indicators.matches(observable) {
-                    uploads.append(self.upload(observable, match))
+                    uploads.append(SightingUpload(observable, match, customer: self.customer, sensor: self.sensor, source: self.path))
                 }
             }
             decoder.feed(bytes[..<take], wanted: intel.indicators.mayMatch, emit)
@@ -216,12 +216,6 @@ package final class LogFollower {
             if last { break }
         }
         anomalies = decoder.anomalies
-    }
-
-    private func upload(_ o: Observable, _ m: IndicatorMatch) -> SightingUpload {
-        SightingUpload(
-            indicatorKind: m.kind.rawValue, indicatorValue: m.value, customerID: customer, sensor: sensor, time: o.time, evidence: o.evidence,
-            key: o.key, source: path, offset: o.offset, observed: o.value)
     }
 
     static func identity(_ path: String) -> (UInt64, UInt64)? {

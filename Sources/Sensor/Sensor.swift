@@ -147,9 +147,7 @@ package final class Sensor: Sendable {
             }
             let emit: (Observable) -> Void = { o in
                 for m in snapshot.indicators.matches(o) {
-                    let upload = SightingUpload(
-                        indicatorKind: m.kind.rawValue, indicatorValue: m.value, customerID: self.settings.customer, sensor: self.settings.sensor,
-                        time: o.time, evidence: o.evidence, key: o.key, source: source, offset: o.offset, observed: o.value)
+                    let upload = SightingUpload(o, m, customer: self.settings.customer, sensor: self.settings.sensor, source: source)
                     if seen.insert(upload).inserted { pending.append(upload) }
                 }
             }
@@ -168,10 +166,7 @@ package final class Sensor: Sendable {
         // Streams still open are finished, as at the end of a file.
         try decoder.finishStreams { o in
             for m in intel.current.indicators.matches(o) {
-                pending.append(
-                    SightingUpload(
-                        indicatorKind: m.kind.rawValue, indicatorValue: m.value, customerID: settings.customer, sensor: settings.sensor,
-                        time: o.time, evidence: o.evidence, key: o.key, source: source, offset: o.offset, observed: o.value))
+                pending.append(SightingUpload(o, m, customer: settings.customer, sensor: settings.sensor, source: source))
             }
         }
         try flush()

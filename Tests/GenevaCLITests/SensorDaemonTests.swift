@@ -123,6 +123,14 @@ import FoundationNetworking
         }
     }
 
+    /// A store with the demo's intel and customers.
+    func demoStore() throws -> CLI {
+        let cli = try CLI()
+        #expect(try cli.run(["intel", "import", CLI.demo + "/intel.csv"]).status == 0)
+        #expect(try cli.run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
+        return cli
+    }
+
     func config(_ cli: CLI, _ body: String) throws -> String {
         try cli.write(
             "sensor.yaml",
@@ -180,9 +188,7 @@ import FoundationNetworking
     }
 
     @Test func shippingSurvivesAnOutageAndDeliversEachSightingOnce() async throws {
-        let central = try CLI()
-        #expect(try central.run(["intel", "import", CLI.demo + "/intel.csv"]).status == 0)
-        #expect(try central.run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
+        let central = try demoStore()
         var server: ServeTests.Server? = try ServeTests.Server(central)
         let address = String(server!.base.dropFirst("http://".count))
         let cli = try CLI()
@@ -222,9 +228,7 @@ import FoundationNetworking
     }
 
     @Test func killDashNineInTheMiddleOfAFollowedLogLosesAndRepeatsNothing() async throws {
-        let cli = try CLI()
-        #expect(try cli.run(["intel", "import", CLI.demo + "/intel.csv"]).status == 0)
-        #expect(try cli.run(["customers", "import", CLI.demo + "/customers.csv"]).status == 0)
+        let cli = try demoStore()
         let log = cli.directory.appendingPathComponent("mail.log").path
         let yaml = try config(
             cli,
