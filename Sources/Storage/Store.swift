@@ -399,29 +399,50 @@ extension GenevaStore {
     /// `recordScan` inside the caller's transaction, for one or more scans
     /// (their sensor and scan rows) and the sightings they found.
     func insertScan(_ db: any SQLSession, _ scans: [ScanRecord], _ sightings: [Sighting]) throws -> Int {
-        // Customer numbers, each looked up once.
+        // Customer numbers: every customer named, looked up together (500 per query).
         var customerRows: [String: Int64] = [:]
-        func customerN(_ id: String) throws -> Int64 {
-            if let n = customerRows[id] { return n }
-            guard let n = try db.int64("SELECT n FROM customer WHERE id = ?", [.text(id)]) else {
-                throw StorageError(.unknownCustomer, "unknown customer id \(id)")
-            }
-            customerRows[id] = n
-            return n
+        var named: [String] = []
+        var seenCustomers = Set<String>()
+        for id in scans.map(\.customerID) + sightings.map(\.customerID) where seenCustomers.insert(id).inserted { named.append(id) }
+        for start in stride(from: 0, to: named.count, by: 500) {
+            let chunk = named[start..<min(start + 500, named.count)]
+            let rows = try db.rows(
+                "SELECT id, n FROM customer WHERE id IN (" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")",
+                chunk.map { .text($0) })
+            for r in rows { customerRows[try r.string(0)] = try r.int64(1) }
         }
+        if let unknown = named.first(where: { customerRows[$0] == nil }) {
+            throw StorageError(.unknownCustomer, "unknown customer id \(unknown)")
+        }
+        func customerN(_ id: String) throws -> Int64 { customerRows[id]! }
+        // Sensor and scan rows: one statement each for the whole call.
+        var sensors: [[SQLValue]] = []
+        var sensorSeen = Set<[String]>()
+        var scanRows: [[SQLValue]] = []
+        let now = Int64(Date().timeIntervalSince1970)
         for scan in scans {
-            _ = try customerN(scan.customerID)
-            try db.execute(
-                "INSERT INTO sensor (customer_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", [.text(scan.customerID), .text(scan.sensor)])
+            if sensorSeen.insert([scan.customerID, scan.sensor]).inserted { sensors.append([.text(scan.customerID), .text(scan.sensor)]) }
             let anomalies = JSONValue.object(scan.anomalies.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }).serialized()
+            scanRows.append([
+                .text(scan.customerID), .text(scan.sensor), .text(scan.source), .integer(now), .int(scan.firstTime?.nanoseconds),
+                .int(scan.lastTime?.nanoseconds), .int(scan.records), .int(scan.observables), .text(anomalies),
+            ])
+        }
+        for start in stride(from: 0, to: sensors.count, by: 1000) {
+            _ = try db.insertRows(
+                into: "sensor", columns: ["customer_id", "name"], rows: Array(sensors[start..<min(start + 1000, sensors.count)]),
+                suffix: "ON CONFLICT DO NOTHING")
+        }
+        let scanColumns = ["customer_id", "sensor", "source", "scanned_at", "first_time", "last_time", "records", "observables", "anomalies"]
+        // A scan without records has no times (NULL), which bulk inserts do not take.
+        let (bulk, single) = (scanRows.filter { !$0.contains(.null) }, scanRows.filter { $0.contains(.null) })
+        for start in stride(from: 0, to: bulk.count, by: 1000) {
+            _ = try db.insertRows(into: "scan", columns: scanColumns, rows: Array(bulk[start..<min(start + 1000, bulk.count)]), suffix: "")
+        }
+        for row in single {
             try db.execute(
-                """
-                INSERT INTO scan (customer_id, sensor, source, scanned_at, first_time, last_time, records, observables, anomalies)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                [.text(scan.customerID), .text(scan.sensor), .text(scan.source), .integer(Int64(Date().timeIntervalSince1970)),
-                 .int(scan.firstTime?.nanoseconds), .int(scan.lastTime?.nanoseconds), .int(scan.records), .int(scan.observables),
-                 .text(anomalies)])
+                "INSERT INTO scan (\(scanColumns.joined(separator: ", "))) VALUES (" + Array(repeating: "?", count: scanColumns.count).joined(separator: ", ") + ")",
+                row)
         }
         let columns = """
             INSERT INTO sighting (indicator_id, customer_id, sensor, time, evidence, key, source, "offset", observed, customer_n, identity)

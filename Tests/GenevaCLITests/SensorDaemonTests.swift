@@ -48,9 +48,51 @@ import FoundationNetworking
             }
         }
 
+        /// One HTTP/1.0 GET on a connection of its own, with a 10 s timeout
+        /// (plain sockets: a shared URLSession was seen to stall for a minute
+        /// while the other suites ran).
         func get(_ path: String) async throws -> String {
-            let (data, _) = try await URLSession.shared.data(from: URL(string: base + path)!)
-            return String(decoding: data, as: UTF8.self)
+            let hostPort = base.dropFirst("http://".count)
+            guard let colon = hostPort.lastIndex(of: ":"), let port = UInt16(hostPort[hostPort.index(after: colon)...]) else {
+                throw ServeTests.CLIError(message: "bad base \(base)")
+            }
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw ServeTests.CLIError(message: "socket failed") }
+            defer { close(fd) }
+            var timeout = timeval(tv_sec: 10, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) { a in
+                a.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else { throw ServeTests.CLIError(message: "connect to \(base) failed") }
+            let request = Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+            guard send(fd, request, request.count, 0) == request.count else { throw ServeTests.CLIError(message: "send failed") }
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            // Until the body announced by Content-Length is in (or the server closes).
+            while true {
+                let n = recv(fd, &buffer, buffer.count, 0)
+                if n < 0 { throw ServeTests.CLIError(message: "no answer from \(base)\(path) within 10 s") }
+                if n == 0 { break }
+                response += buffer[0..<n]
+                if let end = response.firstRange(of: Array("\r\n\r\n".utf8)) {
+                    let head = String(decoding: response[..<end.lowerBound], as: UTF8.self).lowercased()
+                    if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+                        let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)),
+                        response.count - end.upperBound >= length
+                    {
+                        return String(decoding: response[end.upperBound..<(end.upperBound + length)], as: UTF8.self)
+                    }
+                }
+            }
+            let text = String(decoding: response, as: UTF8.self)
+            guard let split = text.range(of: "\r\n\r\n") else { throw ServeTests.CLIError(message: "not HTTP: \(text.prefix(100))") }
+            return String(text[split.upperBound...])
         }
 
         func health() async throws -> [String: Any] {
@@ -74,13 +116,21 @@ import FoundationNetworking
     }
 
     /// Polls `condition` every 100 ms for up to `seconds`.
-    static func eventually(_ what: String, seconds: Double = 20, _ condition: () async throws -> Bool) async throws {
+    /// Polls `condition` every 100 ms for up to `seconds` (generous: the
+    /// other suites run alongside); on timeout records the daemon's log.
+    static func eventually(
+        _ what: String, seconds: Double = 60, sensor daemon: Daemon? = nil, _ condition: () async throws -> Bool
+    ) async throws {
         let end = Date().addingTimeInterval(seconds)
-        while Date() < end {
+        // Checked once more after every wake-up: the other suites' blocking
+        // work can hold this task off the (2-thread) pool past the deadline.
+        while true {
             if try await condition() { return }
+            if Date() >= end { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        Issue.record("not within \(seconds) s: \(what)")
+        let metrics = (try? await daemon?.get("/metrics")) ?? ""
+        Issue.record("not within \(seconds) s: \(what)\n\(daemon?.stderr ?? "")\n\(metrics)")
         throw ServeTests.CLIError(message: what)
     }
 
@@ -165,20 +215,20 @@ import FoundationNetworking
             """)
         let sensor = try Daemon(config: yaml, directory: cli.directory)
         try Self.query(["alpha-cdn.net", "www.update-alpha.org", "example.com", "reloaded-intel.example"])
-        try await Self.eventually("two live sightings stored") { try await sensor.metric("geneva_sensor_shipped_total") >= 2 }
+        try await Self.eventually("two live sightings stored", sensor: sensor) { try await sensor.metric("geneva_sensor_shipped_total") >= 2 }
         #expect(try await sensor.metric("geneva_sensor_packets_total") >= 4)
         #expect(try await sensor.metric("geneva_sensor_kernel_drops") == 0)
 
         // New intel: the file changes (the store learns it too); the sensor reloads without a restart.
         try Self.append(intel, "domain,reloaded-intel.example,APT-Alpha,RU,Operation Ghost Mail,2026-01-01,,80\n")
         #expect(try cli.run(["intel", "import", intel]).status == 0)
-        try await Self.eventually("intel generation 2") { try await sensor.health()["intel_generation"] as? Int == 2 }
+        try await Self.eventually("intel generation 2", sensor: sensor) { try await sensor.health()["intel_generation"] as? Int == 2 }
         #expect(try await sensor.health()["indicators"] as? Int == 11)
         try Self.query(["reloaded-intel.example"])
-        try await Self.eventually("the new indicator sighted") { try await sensor.metric("geneva_sensor_shipped_total") >= 3 }
+        try await Self.eventually("the new indicator sighted", sensor: sensor) { try await sensor.metric("geneva_sensor_shipped_total") >= 3 }
         // SIGHUP reloads too.
         kill(sensor.process.processIdentifier, SIGHUP)
-        try await Self.eventually("intel generation 3") { try await sensor.health()["intel_generation"] as? Int == 3 }
+        try await Self.eventually("intel generation 3", sensor: sensor) { try await sensor.health()["intel_generation"] as? Int == 3 }
 
         #expect(sensor.stop() == 0, "\(sensor.stderr)")
         let live = try Self.sightings(cli).filter { $0["source"] as? String == "live:lo" }
@@ -209,17 +259,17 @@ import FoundationNetworking
             """)
         let sensor = try Daemon(config: yaml, directory: cli.directory)
         try Self.append(log, (0..<100).map(Self.mailLine).joined())
-        try await Self.eventually("100 shipped") { try await sensor.metric("geneva_sensor_shipped_total") == 100 }
+        try await Self.eventually("100 shipped", sensor: sensor) { try await sensor.metric("geneva_sensor_shipped_total") == 100 }
 
         server = nil  // SIGTERM: the server is down
         try Self.append(log, (100..<250).map(Self.mailLine).joined())
-        try await Self.eventually("150 waiting in the spool") { try await sensor.health()["spool_depth"] as? Int == 150 }
+        try await Self.eventually("150 waiting in the spool", sensor: sensor) { try await sensor.health()["spool_depth"] as? Int == 150 }
         try await Task.sleep(nanoseconds: 1_500_000_000)  // a few failed attempts
         #expect(try await sensor.metric("geneva_sensor_ship_failures_total") >= 2, "\(sensor.stderr)")
         #expect(try await sensor.metric("geneva_sensor_shipping_lag_seconds") > 0)
 
         server = try ServeTests.Server(central, listen: address)
-        try await Self.eventually("the spool emptied") { try await sensor.health()["spool_depth"] as? Int == 0 }
+        try await Self.eventually("the spool emptied", sensor: sensor) { try await sensor.health()["spool_depth"] as? Int == 0 }
         #expect(sensor.stop() == 0, "\(sensor.stderr)")
         server = nil
         let stored = try Self.sightings(central)
@@ -260,7 +310,7 @@ import FoundationNetworking
         sensor = try Daemon(config: yaml, directory: cli.directory)
         while written < 6000 { try write(300) }
         let total = written
-        try await Self.eventually("every line read and stored") {
+        try await Self.eventually("every line read and stored", sensor: sensor) {
             let lines = try await sensor.metric("geneva_sensor_log_lines_total")
             let depth = try await sensor.health()["spool_depth"] as? Int
             return lines >= Double(total - position) && depth == 0
