@@ -12,6 +12,8 @@ actor CorrelationScheduler {
     private let store: any GenevaStore
     private var running = false
     private var again = false
+    /// Sightings up to this id were found not to need clustering.
+    private var checkedThrough: Int64 = 0
     private let failures = Counter(label: "geneva_correlation_failures_total")
 
     init(store: any GenevaStore) {
@@ -34,8 +36,9 @@ actor CorrelationScheduler {
         repeat {
             again = false
             let store = self.store
+            let checked = checkedThrough
             do {
-                _ = try await NIOThreadPool.singleton.runIfActive { try store.correlateIfNeeded() }
+                checkedThrough = try await NIOThreadPool.singleton.runIfActive { try store.correlateIfNeeded(checkedThrough: checked) }.checkedThrough
             } catch {
                 // The sightings are stored; the next upload (or `geneva correlate`) retries.
                 failures.increment()

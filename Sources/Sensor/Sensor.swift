@@ -280,7 +280,8 @@ struct HTTPDelivery: Delivery {
 /// campaigns are re-clustered at most once a minute.
 final class StoreDelivery: Delivery {
     let store: any GenevaStore
-    private let lastCorrelation = Mutex<Date>(.distantPast)
+    /// When clustering last ran, and the sightings it found not needing it.
+    private let lastCorrelation = Mutex<(at: Date, checkedThrough: Int64)>((.distantPast, 0))
 
     init(store: any GenevaStore) { self.store = store }
 
@@ -289,12 +290,15 @@ final class StoreDelivery: Delivery {
     func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
         do {
             _ = try store.recordUploads(batch)
-            let due = lastCorrelation.withLock { last in
-                guard Date().timeIntervalSince(last) >= 60 else { return false }
-                last = Date()
-                return true
+            let due: Int64? = lastCorrelation.withLock { last in
+                guard Date().timeIntervalSince(last.at) >= 60 else { return nil }
+                last.at = Date()
+                return last.checkedThrough
             }
-            if due { _ = try store.correlateIfNeeded() }
+            if let checked = due {
+                let covered = try store.correlateIfNeeded(checkedThrough: checked).checkedThrough
+                lastCorrelation.withLock { $0.checkedThrough = covered }
+            }
         } catch {
             throw DeliveryError(description: "store \(store.location): \(error.description)")
         }

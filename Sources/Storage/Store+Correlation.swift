@@ -35,16 +35,27 @@ extension GenevaStore {
     /// this after each file set, so scans of intel-campaign traffic do not pay
     /// for a rebuild.
     package func correlateIfNeeded() throws(StorageError) -> CorrelationSummary? {
-        let needed = try read { db -> Bool in
-            let last = Int64(try db.string("SELECT value FROM setting WHERE name = 'correlation.last_sighting'") ?? "") ?? 0
-            return try db.row("""
-                SELECT 1 FROM sighting s WHERE s.id > ?
+        try correlateIfNeeded(checkedThrough: 0).summary
+    }
+
+    /// As ``correlateIfNeeded()``, skipping the sightings up to
+    /// `checkedThrough` that an earlier call of the same caller found not to
+    /// need clustering (when intel has every sighting in an intel campaign,
+    /// nothing moves the last correlation's mark and each check would read
+    /// every sighting again). Returns the newest sighting id it covered.
+    package func correlateIfNeeded(checkedThrough: Int64) throws(StorageError) -> (summary: CorrelationSummary?, checkedThrough: Int64) {
+        let (needed, newest) = try read { db -> (Bool, Int64) in
+            let last = max(checkedThrough, Int64(try db.string("SELECT value FROM setting WHERE name = 'correlation.last_sighting'") ?? "") ?? 0)
+            let newest = try db.int64("SELECT max(id) FROM sighting") ?? 0
+            let needed = try db.row("""
+                SELECT 1 FROM sighting s WHERE s.id > ? AND s.id <= ?
                   AND NOT EXISTS (SELECT 1 FROM intel_entry e WHERE e.indicator_id = s.indicator_id AND e.campaign_id IS NOT NULL
                                   AND e.valid_from <= s.time AND (e.valid_until IS NULL OR s.time < e.valid_until))
                 LIMIT 1
-                """, [.integer(last)]) != nil
+                """, [.integer(last), .integer(newest)]) != nil
+            return (needed, newest)
         }
-        return needed ? try correlate() : nil
+        return (needed ? try correlate() : nil, newest)
     }
 
     /// Rebuilds every clustered campaign from the stored sightings in one
