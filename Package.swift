@@ -139,7 +139,10 @@ let package = Package(
         .testTarget(name: "GenevaCLITests", dependencies: ["GenevaTestSupport", "geneva", "Storage"], swiftSettings: strict),
         .testTarget(name: "APITests", dependencies: ["GenevaTestSupport", "API", "Storage", "TelemetryModel", "geneva"], swiftSettings: strict),
         .testTarget(
-            name: "SensorTests", dependencies: ["GenevaTestSupport", "Sensor", "Storage", "MailLogs", "TelemetryModel", "geneva"],
+            name: "SensorTests",
+            dependencies: [
+                "GenevaTestSupport", "Sensor", "Storage", "MailLogs", "TelemetryModel", "geneva", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
     ]
 )

@@ -41,9 +41,7 @@ package enum SightingUploadParser {
         guard v.members != nil else { throw LineError(line: line, message: "not a JSON object") }
         func text(_ key: String, in object: JSONValue? = nil) throws(LineError) -> String {
             guard let s = (object ?? v)[key]?.string else { throw LineError(line: line, message: "\(key): missing or not a string") }
-            guard !s.isEmpty, s.utf8.count <= 4096 else { throw LineError(line: line, message: "\(key): empty or longer than 4096 bytes") }
-            // Control characters (NUL above all, which PostgreSQL's text cannot hold) are never evidence.
-            guard !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { throw LineError(line: line, message: "\(key): holds a control character") }
+            if let problem = SightingUpload.fieldProblem(s) { throw LineError(line: line, message: "\(key): \(problem)") }
             return s
         }
         let timeText = try text("time")

@@ -13,6 +13,9 @@ package struct ScanError: Error, Equatable, CustomStringConvertible {
     package var description: String { "\(path): \(reason)" }
 }
 
+/// A scan given up because its caller asked it to stop (`shouldStop`).
+package struct ScanStopped: Error {}
+
 /// What kind of input a file turned out to be (detected by content).
 package enum InputKind: String, Sendable {
     case pcap  // classic pcap or pcapng
@@ -71,7 +74,8 @@ package enum CaptureScanner {
     package static func observables(
         path: String, options: ScanOptions = .standard, chunkSize: Int = chunkSize,
         wanted: (Evidence, ArraySlice<UInt8>) -> Bool = { _, _ in true },
-        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, _ emit: (Observable) throws -> Void
+        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, shouldStop: () -> Bool = { false },
+        _ emit: (Observable) throws -> Void
     ) throws -> CaptureSummary {
         let fileSize = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.int64Value ?? 0
         var isDirectory: ObjCBool = false
@@ -117,6 +121,7 @@ package enum CaptureScanner {
             var rawHead: [UInt8]? = []  // the first bytes, until gzip or not is known
             var atEnd = false
             while !atEnd {
+                if shouldStop() { throw ScanStopped() }
                 let data: Data?
                 do {
                     data = try handle.read(upToCount: chunkSize)
@@ -207,9 +212,10 @@ package enum CaptureScanner {
     /// matches, once per indicator it matches, in file order.
     package static func matches(
         path: String, indicators: IndicatorSet, options: ScanOptions = .standard,
-        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, _ body: (Observable, IndicatorMatch) throws -> Void
+        progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, shouldStop: () -> Bool = { false },
+        _ body: (Observable, IndicatorMatch) throws -> Void
     ) throws -> CaptureSummary {
-        try observables(path: path, options: options, wanted: indicators.mayMatch, progress: progress) { observable in
+        try observables(path: path, options: options, wanted: indicators.mayMatch, progress: progress, shouldStop: shouldStop) { observable in
             for match in indicators.matches(observable) { try body(observable, match) }
         }
     }

@@ -63,7 +63,9 @@ package final class DirectoryWatcher {
             var st = stat()
             guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
             present.insert(path)
-            let size = Int64(st.st_size), modified = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+            // Nanoseconds, saturated: a file dated beyond 2262 must not trap.
+            let (scaled, overflow) = Int64(st.st_mtim.tv_sec).multipliedReportingOverflow(by: 1_000_000_000)
+            let size = Int64(st.st_size), modified = overflow ? (st.st_mtim.tv_sec < 0 ? Int64.min : Int64.max) : scaled &+ Int64(st.st_mtim.tv_nsec)
             if let done = try spool.scannedFile(path), done.size == size, done.modified == modified { continue }
             if let seen = pending[path], seen.size == size, seen.modified == modified {
                 guard now - seen.since >= settle else { continue }
@@ -72,20 +74,24 @@ package final class DirectoryWatcher {
                 if settle > 0 { continue }
             }
             pending[path] = nil
-            try scan(path, size: size, modified: modified, intel, &result)
+            try scan(path, size: size, modified: modified, intel, &result, stop: stop)
         }
         for path in pending.keys where !present.contains(path) { pending[path] = nil }
         return result
     }
 
-    private func scan(_ path: String, size: Int64, modified: Int64, _ intel: IntelHolder.Snapshot, _ result: inout Step) throws {
+    private func scan(
+        _ path: String, size: Int64, modified: Int64, _ intel: IntelHolder.Snapshot, _ result: inout Step, stop: () -> Bool
+    ) throws {
         var options = self.options
         options.payload = intel.payload
         options.clock.reference = Timestamp(seconds: Int64(Date().timeIntervalSince1970))
         var uploads: [SightingUpload] = []
         let file = Spool.ScannedFile(path: path, size: size, modified: modified)
         do {
-            let summary = try CaptureScanner.matches(path: path, indicators: intel.indicators, options: options) { o, m in
+            // A stop request ends a long scan at its next 1 MiB read; nothing
+            // of it is recorded, so the file is scanned again at the next start.
+            let summary = try CaptureScanner.matches(path: path, indicators: intel.indicators, options: options, shouldStop: stop) { o, m in
                 // Repeats (same identity) are ignored by the spool.
                 uploads.append(SightingUpload(o, m, customer: customer, sensor: sensor, source: path))
             }
@@ -102,6 +108,8 @@ package final class DirectoryWatcher {
             result.files += 1
             result.sightings += uploads.count
             result.messages.append(line)
+        } catch is ScanStopped {
+            result.messages.append("\(path): scan abandoned (stopping); it is scanned again at the next start")
         } catch let error as ScanError {
             // Not retried until the file changes; counted and logged.
             filesFailed += 1

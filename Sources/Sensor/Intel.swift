@@ -77,10 +77,14 @@ package struct IntelLoader: Sendable {
     /// Loads every file; any file failing fails the load (the caller keeps
     /// the snapshot it had: a half-read intel set would silently stop matching).
     package func load(generation: Int) throws -> Loaded {
+        // A name of its own (a store left by a killed sensor must not be imported into).
         let scratch = URL(fileURLWithPath: scratchDirectory)
-            .appendingPathComponent("intel-scratch-\(getpid())-\(generation).sqlite").path
-        defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) }
+            .appendingPathComponent("intel-scratch-\(UUID().uuidString).sqlite").path
+        func remove() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
+        defer { remove() }
+        // Those left by a killed sensor go.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: scratchDirectory)) ?? [] where name.hasPrefix("intel-scratch-") {
+            try? FileManager.default.removeItem(atPath: scratchDirectory + "/" + name)
         }
         var lines: [String] = []
         let set: IndicatorSet

@@ -7,8 +7,10 @@ import WireParsing
 
 /// Follows one mail log as it grows, like `tail -F`, and survives rotation:
 ///
-/// - by rename (logrotate's default): the renamed file is read to its end,
-///   then the new file at the path is read from its start;
+/// - by rename (logrotate's default): the renamed file is read until it has
+///   not grown for `renameGrace` seconds (the writer may add lines until it
+///   reopens its log), then to its end, then the new file at the path from
+///   its start;
 /// - by copytruncate: the file shrinking below the read position means it
 ///   was truncated; reading starts over at 0.
 ///
@@ -18,8 +20,12 @@ import WireParsing
 /// (also after `kill -9`) neither loses nor repeats a line. After a restart
 /// the file is first replayed up to the position without emitting, which
 /// rebuilds the decoder's state (message assembly by queue id, Exchange's
-/// `#Fields:` header, line numbers). A file renamed away while the sensor
-/// was stopped is found by its inode in the same directory and finished.
+/// `#Fields:` header, line numbers). The position also holds a hash of the
+/// file's first bytes (up to 1 KiB), which tells a reused inode, or a file
+/// truncated and regrown while the sensor was stopped, from the file that
+/// was read. A file renamed (or copied by copytruncate) away while the
+/// sensor was stopped is found by that hash in the same directory and
+/// finished first.
 package final class LogFollower {
     package let path: String
     private let spool: Spool
@@ -27,8 +33,13 @@ package final class LogFollower {
     private let sensor: String
     private var clock: LogClock
     private let startAtEnd: Bool
+    private let renameGrace: Int64
     /// Largest read per step.
     static let readSize = 1 << 20
+    /// First bytes of a file hashed to recognise it.
+    static let headBytes: Int64 = 1024
+    /// Since when (ns) the renamed-away file has not grown; nil: not renamed.
+    private var quietSince: Int64?
 
     private var file: OpenFile?
     private var decoder: MailLogDecoder
@@ -47,15 +58,20 @@ package final class LogFollower {
         var inode: UInt64
         var offset: Int64
         var lines: Int64
+        var headLength: Int64 = 0
+        var headHash: Int64 = 0
     }
 
-    package init(path: String, spool: Spool, customer: String, sensor: String, clock: LogClock, startAtEnd: Bool = false) {
+    package init(
+        path: String, spool: Spool, customer: String, sensor: String, clock: LogClock, startAtEnd: Bool = false, renameGrace: Double = 5
+    ) {
         self.path = path
         self.spool = spool
         self.customer = customer
         self.sensor = sensor
         self.clock = clock
         self.startAtEnd = startAtEnd
+        self.renameGrace = Int64(max(0, min(renameGrace, 3600)) * 1e9)
         decoder = MailLogDecoder(source: path, clock: clock)
     }
 
@@ -78,24 +94,32 @@ package final class LogFollower {
             try open(&result, intel)
             if file == nil { return result }
         }
+        let before = file?.offset
         try drain(&result, intel, final: false)
         // Rotation: the path names another file now (or none yet).
         guard let current = file else { return result }
         let atPath = Self.identity(path)
         if atPath == nil || atPath! != (current.device, current.inode) {
-            // The old file may have got its last lines after our read above.
+            // Renamed away: the writer may still append to it until it reopens its log.
+            if quietSince == nil || current.offset != before { quietSince = now.nanoseconds }
+            guard now.nanoseconds - quietSince! >= renameGrace else { return result }
+            quietSince = nil
             try drain(&result, intel, final: true)
             try? current.handle.close()
             file = nil
             rotations += 1
             result.messages.append("\(path): rotated (renamed); reading the new file from its start")
-            if atPath != nil { try start(device: atPath!.0, inode: atPath!.1, at: nil, &result, intel) }
+            if atPath != nil {
+                try start(device: atPath!.0, inode: atPath!.1, at: nil, &result, intel)
+                try drain(&result, intel, final: false)
+            }
         } else if let size = Self.size(path), size < current.offset {
             truncations += 1
             result.messages.append("\(path): truncated (copytruncate) to \(size) bytes; reading from its start")
             try? current.handle.close()
             file = nil
             try start(device: current.device, inode: current.inode, at: nil, &result, intel)
+            try drain(&result, intel, final: false)
         }
         return result
     }
@@ -112,22 +136,22 @@ package final class LogFollower {
             try start(device: device, inode: inode, at: nil, &result, intel, atEnd: startAtEnd)
             return
         }
-        if (saved.device, saved.inode) == (device, inode) {
-            if let size = Self.size(path), size < saved.offset {
-                truncations += 1
-                result.messages.append("\(path): truncated while the sensor was stopped; reading from its start")
-                try start(device: device, inode: inode, at: nil, &result, intel)
-            } else {
-                try start(device: device, inode: inode, at: saved, &result, intel)
-            }
+        let sameFile = (saved.device, saved.inode) == (device, inode) && Self.head(path, saved.headLength) == saved.headHash
+        if sameFile, let size = Self.size(path), size >= saved.offset {
+            try start(device: device, inode: inode, at: saved, &result, intel)
             return
         }
-        // Rotated while stopped: finish the old file if it is still beside the path.
+        // Rotated (renamed, or copied and truncated) while stopped: finish
+        // the file read before if it is still beside the path. It is known
+        // by its first bytes (and, while they are fewer than a line, by inode).
         let directory = (path as NSString).deletingLastPathComponent
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []
         for name in names.sorted() {
             let candidate = (directory.isEmpty ? "" : directory + "/") + name
-            guard let id = Self.identity(candidate), id == (saved.device, saved.inode) else { continue }
+            guard candidate != path, let id = Self.identity(candidate), let size = Self.size(candidate), size >= saved.offset else { continue }
+            let recognised = saved.headLength > 0
+                ? Self.head(candidate, saved.headLength) == saved.headHash : id == (saved.device, saved.inode)
+            guard recognised else { continue }
             result.messages.append("\(path): rotated to \(candidate) while the sensor was stopped; finishing it first")
             try start(device: id.0, inode: id.1, at: saved, &result, intel, readFrom: candidate)
             try drain(&result, intel, final: true)
@@ -136,12 +160,10 @@ package final class LogFollower {
             rotations += 1
             break
         }
-        if file == nil, Self.identity(path) != nil {
-            if rotations == 0 {
-                result.messages.append("\(path): the file read before the stop is gone; its unread lines, if any, are lost")
-            }
-            try start(device: device, inode: inode, at: nil, &result, intel)
+        if rotations == 0 {
+            result.messages.append("\(path): not the file read before the stop (rotated away, truncated or replaced); its unread lines, if any, are lost")
         }
+        try start(device: device, inode: inode, at: nil, &result, intel)
     }
 
     /// Opens the file (at `readFrom`, default the path) and positions it:
@@ -174,7 +196,7 @@ package final class LogFollower {
         }
         file = opened
         // Persist where reading starts (a new file, or its inode after a rotation).
-        try spool.append([], log: (path, Spool.LogPosition(device: device, inode: inode, offset: opened.offset, lines: opened.lines)))
+        try spool.append([], log: (path, position(&file!)))
     }
 
     /// Reads complete lines to the end of the open file and commits them.
@@ -208,7 +230,7 @@ package final class LogFollower {
             let lines = decoder.lineCount - before
             f.offset += Int64(take)
             f.lines = Int64(decoder.lineCount)
-            try spool.append(uploads, log: (path, Spool.LogPosition(device: f.device, inode: f.inode, offset: f.offset, lines: f.lines)))
+            try spool.append(uploads, log: (path, position(&f)))
             result.lines += lines
             result.sightings += uploads.count
             linesRead += Int64(lines)
@@ -216,6 +238,35 @@ package final class LogFollower {
             if last { break }
         }
         anomalies = decoder.anomalies
+    }
+
+    /// The position to commit; the head hash grows with what was read, up to ``headBytes``.
+    private func position(_ f: inout OpenFile) -> Spool.LogPosition {
+        let wanted = min(Self.headBytes, f.offset)
+        if f.headLength < wanted, let hash = Self.head(f.handle, wanted) {
+            f.headLength = wanted
+            f.headHash = hash
+        }
+        return Spool.LogPosition(
+            device: f.device, inode: f.inode, offset: f.offset, lines: f.lines, headLength: f.headLength, headHash: f.headHash)
+    }
+
+    /// Hash of the first `length` bytes of the file (nil if it has fewer).
+    static func head(_ path: String, _ length: Int64) -> Int64? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return head(handle, length)
+    }
+
+    static func head(_ handle: FileHandle, _ length: Int64) -> Int64? {
+        guard length > 0 else { return 0 }
+        // pread: the handle's own offset is left alone.
+        var bytes = [UInt8](repeating: 0, count: Int(length))
+        let n = bytes.withUnsafeMutableBytes { pread(handle.fileDescriptor, $0.baseAddress, Int(length), 0) }
+        guard n == Int(length) else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for b in bytes { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return Int64(bitPattern: hash)
     }
 
     static func identity(_ path: String) -> (UInt64, UInt64)? {

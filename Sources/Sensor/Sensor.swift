@@ -43,6 +43,18 @@ package final class Sensor: Sendable {
         metrics.intel(indicators: loaded.snapshot.indicators.count, generation: 1)
     }
 
+    /// Sightings set aside because the receiver refused them go back in the
+    /// queue (at start, and after an intel reload: the operator fixed intel
+    /// or customers on both sides).
+    private func requeueRejected() {
+        do {
+            let moved = try spool.requeueRejected()
+            if moved > 0 { logger.info("shipping: \(moved) set-aside sightings queued again") }
+        } catch {
+            logger.error("\(error)")
+        }
+    }
+
     /// Asks for an intel reload (SIGHUP).
     package func requestReload() { reloadRequested.store(true, ordering: .relaxed) }
 
@@ -50,19 +62,23 @@ package final class Sensor: Sendable {
     package func services(extra: [any Service] = []) throws -> [any Service] {
         let shipper: any Service
         if let url = settings.upstreamURL {
+            let token = settings.upstreamToken ?? ""
+            // Made when the shipper runs (an HTTP client must be shut down by its owner).
             shipper = Shipper(
-                spool: spool, deliver: HTTPDelivery(url: url, token: settings.upstreamToken ?? ""), batch: settings.upstreamBatch,
+                spool: spool, makeDelivery: { HTTPDelivery(url: url, token: token) }, batch: settings.upstreamBatch,
                 maxBackoff: settings.upstreamMaxBackoffSeconds, metrics: metrics, logger: logger)
         } else if let location = settings.store {
             let store: any GenevaStore
             do { store = try openStore(location) } catch { throw SensorError(error.description) }
+            let delivery = StoreDelivery(store: store)
             shipper = Shipper(
-                spool: spool, deliver: StoreDelivery(store: store), batch: settings.upstreamBatch, maxBackoff: settings.upstreamMaxBackoffSeconds,
+                spool: spool, makeDelivery: { delivery }, batch: settings.upstreamBatch, maxBackoff: settings.upstreamMaxBackoffSeconds,
                 metrics: metrics, logger: logger)
         } else {
             shipper = SpoolGauge(spool: spool, metrics: metrics)
             logger.warning("neither upstream.url nor db/database_url set: sightings stay in the spool \(spool.path)")
         }
+        requeueRejected()
         var services: [any Service] = [shipper]
         services += extra
         services.append(ThreadService(name: "intel") { [self] stop in try self.watchIntel(stop) })
@@ -101,6 +117,7 @@ package final class Sensor: Sendable {
                 generation += 1
                 intel.replace(loaded.snapshot)
                 metrics.intel(indicators: loaded.snapshot.indicators.count, generation: generation)
+                requeueRejected()
                 metrics.intelReload(succeeded: true)
                 logger.info("intel: reloaded (\(requested ? "SIGHUP" : "files changed")): \(loaded.snapshot.indicators.count) indicators, generation \(generation)")
             } catch {
@@ -112,8 +129,13 @@ package final class Sensor: Sendable {
 
     // MARK: - Sources
 
-    private func capture(_ capture: LiveCapture, _ stop: StopFlag) throws {
-        let source = "live:\(capture.interface)"
+    /// One interface's loop. A read error (the interface went away) is
+    /// logged, what is pending is spooled, and the interface is opened again
+    /// with backoff; the other sources go on meanwhile.
+    private func capture(_ opened: LiveCapture, _ stop: StopFlag) throws {
+        let name = opened.interface
+        var capture: LiveCapture? = opened
+        let source = "live:\(name)"
         var decoder = CaptureDecoder(source: source, payload: intel.current.payload)
         var generation = intel.current.generation
         var pending: [SightingUpload] = []
@@ -124,7 +146,8 @@ package final class Sensor: Sendable {
         var bytes = 0
         var anomalies = AnomalyCounts()
         var failures = 0
-        logger.info("capture on \(capture.interface): started (link type \(capture.linkType))")
+        var reopenDelay = 1000
+        logger.info("capture on \(name): started (link type \(opened.linkType))")
         func flush() throws {
             let added = try spool.append(pending)
             metrics.source(
@@ -132,14 +155,25 @@ package final class Sensor: Sendable {
                 sightings: added)
             reported = (decoder.recordCount, decoder.flowCount, bytes)
             metrics.anomalies(decoder.anomalies, previous: &anomalies)
-            if let s = capture.stats() {
-                metrics.interface(capture.interface, received: s.received, dropped: s.dropped, interfaceDropped: s.interfaceDropped)
+            if let s = capture?.stats() {
+                metrics.interface(name, received: s.received, dropped: s.dropped, interfaceDropped: s.interfaceDropped)
             }
             pending.removeAll(keepingCapacity: true)
             seen.removeAll(keepingCapacity: true)
             lastFlush = Date()
         }
         while !stop.isSet {
+            guard let handle = capture else {
+                if stop.wait(milliseconds: reopenDelay) { break }
+                do {
+                    capture = try LiveCapture(interface: name, settings: settings.capture)
+                    logger.info("capture on \(name): open again")
+                    reopenDelay = 1000
+                } catch {
+                    reopenDelay = min(reopenDelay * 2, 30_000)
+                }
+                continue
+            }
             let snapshot = intel.current
             if snapshot.generation != generation {
                 decoder.replacePayload(snapshot.payload)
@@ -151,15 +185,22 @@ package final class Sensor: Sendable {
                     if seen.insert(upload).inserted { pending.append(upload) }
                 }
             }
-            _ = try capture.dispatch(waitMilliseconds: settings.capture.timeoutMilliseconds) { packet in
-                packetNumber += 1
-                bytes += packet.originalLength
-                do {
-                    try decoder.packet(
-                        Array(packet.data)[...], linkType: capture.linkType, time: packet.nanoseconds, offset: packetNumber, emit)
-                } catch {
-                    failures += 1  // emit does not throw; counted should that change
+            do {
+                _ = try handle.dispatch(waitMilliseconds: settings.capture.timeoutMilliseconds) { packet in
+                    packetNumber += 1
+                    bytes += packet.originalLength
+                    do {
+                        try decoder.packet(
+                            Array(packet.data)[...], linkType: handle.linkType, time: packet.nanoseconds, offset: packetNumber, emit)
+                    } catch {
+                        failures += 1  // emit does not throw; counted should that change
+                    }
                 }
+            } catch {
+                logger.error("\(error); opening it again with backoff")
+                try flush()
+                capture = nil
+                continue
             }
             if pending.count >= 1024 || Date().timeIntervalSince(lastFlush) >= 1 { try flush() }
         }
@@ -170,8 +211,8 @@ package final class Sensor: Sendable {
             }
         }
         try flush()
-        if failures > 0 { logger.error("capture on \(capture.interface): \(failures) packets could not be decoded") }
-        logger.info("capture on \(capture.interface): stopped after \(decoder.recordCount) packets")
+        if failures > 0 { logger.error("capture on \(name): \(failures) packets could not be decoded") }
+        logger.info("capture on \(name): stopped after \(decoder.recordCount) packets")
     }
 
     private func watch(_ stop: StopFlag) throws {
@@ -199,7 +240,9 @@ package final class Sensor: Sendable {
         var clock = LogClock(reference: Timestamp(seconds: Int64(Date().timeIntervalSince1970)))
         clock.utcOffsetSeconds = settings.logUTCOffsetSeconds
         let followers = settings.logFiles.map {
-            LogFollower(path: $0, spool: spool, customer: settings.customer, sensor: settings.sensor, clock: clock, startAtEnd: settings.logsStartAtEnd)
+            LogFollower(
+                path: $0, spool: spool, customer: settings.customer, sensor: settings.sensor, clock: clock, startAtEnd: settings.logsStartAtEnd,
+                renameGrace: settings.logsRenameGraceSeconds)
         }
         var anomalies = [AnomalyCounts](repeating: AnomalyCounts(), count: followers.count)
         repeat {
@@ -218,8 +261,9 @@ package final class Sensor: Sendable {
 
 /// Where spooled sightings are delivered.
 protocol Delivery: Sendable {
-    /// Delivers a batch; returns normally only when it is stored for good.
-    func deliver(_ batch: [SightingUpload]) async throws(DeliveryError)
+    /// Delivers a batch within `timeout` seconds; returns normally only when
+    /// it is stored for good.
+    func deliver(_ batch: [SightingUpload], timeout: Double) async throws(DeliveryError)
     /// Releases connections (end of shipping).
     func close() async
 }
@@ -228,6 +272,11 @@ struct DeliveryError: Error, CustomStringConvertible {
     var description: String
     /// The batch is too large for the receiver: retry with a smaller one.
     var tooLarge = false
+    /// The receiver refused the batch for good because of this sighting
+    /// (its index in the batch): resending it would fail the same way.
+    var refused: Int? = nil
+    /// The receiver refused the batch for good without naming a sighting.
+    var refusedBatch = false
 }
 
 /// `POST /v1/sightings` of a `geneva serve`, NDJSON, bearer token.
@@ -249,7 +298,7 @@ struct HTTPDelivery: Delivery {
 
     func close() async { try? await client.shutdown() }
 
-    func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
+    func deliver(_ batch: [SightingUpload], timeout: Double) async throws(DeliveryError) {
         var body = ByteBuffer()
         for s in batch {
             body.writeString(s.ndjsonLine)
@@ -261,11 +310,20 @@ struct HTTPDelivery: Delivery {
         request.headers.add(name: "Content-Type", value: "application/x-ndjson")
         request.body = .bytes(body)
         do {
-            let response = try await client.execute(request, timeout: .seconds(60))
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(max(0.1, timeout) * 1000)))
             let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
             switch response.status.code {
             case 200..<300: return
             case 413: throw DeliveryError(description: "413 from \(url): batch of \(batch.count) too large", tooLarge: true)
+            case 422:
+                // problem+json with the 1-based `line` of the refused sighting.
+                var error = DeliveryError(description: "422 from \(url): \(text.prefix(300))")
+                if let line = (try? JSONParser.parse(Array(text.utf8)))?["line"]?.int, (1...batch.count).contains(line) {
+                    error.refused = line - 1
+                } else {
+                    error.refusedBatch = true
+                }
+                throw error
             default: throw DeliveryError(description: "\(response.status.code) from \(url): \(text.prefix(300))")
             }
         } catch let error as DeliveryError {
@@ -287,7 +345,7 @@ final class StoreDelivery: Delivery {
 
     func close() async {}
 
-    func deliver(_ batch: [SightingUpload]) async throws(DeliveryError) {
+    func deliver(_ batch: [SightingUpload], timeout: Double) async throws(DeliveryError) {
         do {
             _ = try store.recordUploads(batch)
             let due: Int64? = lastCorrelation.withLock { last in
@@ -300,7 +358,11 @@ final class StoreDelivery: Delivery {
                 lastCorrelation.withLock { $0.checkedThrough = covered }
             }
         } catch {
-            throw DeliveryError(description: "store \(store.location): \(error.description)")
+            var failure = DeliveryError(description: "store \(store.location): \(error.description)")
+            if error.code == .rejectedUpload {
+                if let item = error.item { failure.refused = item } else { failure.refusedBatch = true }
+            }
+            throw failure
         }
     }
 }
@@ -309,20 +371,38 @@ final class StoreDelivery: Delivery {
 /// leaves the spool only once delivered (the receiver is idempotent by
 /// sighting identity, so a batch delivered but not yet deleted when the
 /// sensor dies is delivered again harmlessly). Failures back off
-/// exponentially with jitter, up to `maxBackoff` seconds.
+/// exponentially with jitter, up to `maxBackoff` seconds. A sighting the
+/// receiver refuses for good (422: an indicator or customer it does not
+/// know) is set aside in the spool with the reason, so it cannot hold up
+/// the others; set-aside sightings are queued again on intel reload.
 struct Shipper: Service {
     let spool: Spool
-    let deliver: any Delivery
+    let makeDelivery: @Sendable () -> any Delivery
     let batch: Int
     let maxBackoff: Double
     let metrics: SensorMetrics
     let logger: Logger
     /// On shutdown, how long delivery of what is left is attempted.
     static let finalAttemptSeconds: Double = 10
+    /// A request's longest wait before shutdown.
+    static let requestSeconds: Double = 60
+
+    init(
+        spool: Spool, makeDelivery: @escaping @Sendable () -> any Delivery, batch: Int, maxBackoff: Double, metrics: SensorMetrics,
+        logger: Logger
+    ) {
+        self.spool = spool
+        self.makeDelivery = makeDelivery
+        self.batch = batch
+        self.maxBackoff = maxBackoff
+        self.metrics = metrics
+        self.logger = logger
+    }
 
     func run() async throws {
+        let deliver = makeDelivery()
         do {
-            try await ship()
+            try await ship(deliver)
         } catch {
             await deliver.close()
             throw error
@@ -330,7 +410,7 @@ struct Shipper: Service {
         await deliver.close()
     }
 
-    private func ship() async throws {
+    private func ship(_ deliver: any Delivery) async throws {
         var size = batch
         var backoff = 0.5
         var failing = false
@@ -340,18 +420,25 @@ struct Shipper: Service {
             if deadline == nil, Task.isShuttingDownGracefully || Task.isCancelled { deadline = Date().addingTimeInterval(Self.finalAttemptSeconds) }
             let entries = try spool.oldest(size)
             let depth = try spool.depth()
-            metrics.spool(depth: depth.count, oldestSpooledAt: depth.oldestSpooledAt)
+            metrics.spool(depth: depth.count, oldestSpooledAt: depth.oldestSpooledAt, setAside: depth.setAside)
             if entries.isEmpty {
                 if deadline != nil { return }
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
                 continue
             }
-            if let deadline, Date() > deadline {
+            let timeLeft = deadline.map { $0.timeIntervalSinceNow } ?? Self.requestSeconds
+            if timeLeft <= 0 {
                 logger.warning("shipping: \(depth.count) sightings stay in the spool for the next start")
                 return
             }
             do {
-                try await deliver.deliver(entries.map(\.upload))
+                let uploads = entries.map(\.upload)
+                if deadline == nil {
+                    // A shutdown cuts a request in flight; the final attempt sends it again.
+                    try await cancelWhenGracefulShutdown { try await deliver.deliver(uploads, timeout: Self.requestSeconds) }
+                } else {
+                    try await deliver.deliver(uploads, timeout: timeLeft)
+                }
                 try spool.acknowledge(through: entries.last!.id)
                 metrics.shipped(entries.count)
                 if failing { logger.info("shipping: delivering again") }
@@ -364,6 +451,22 @@ struct Shipper: Service {
                     size = max(1, size / 2)
                     continue
                 }
+                // Refused for good: set aside what was refused, ship the rest at once.
+                let refused: [Spool.Entry]
+                if let i = error.refused {
+                    refused = [entries[i]]
+                } else if error.refusedBatch || error.tooLarge {
+                    refused = entries
+                } else {
+                    refused = []
+                }
+                if !refused.isEmpty {
+                    try spool.setAside(ids: refused.map(\.id), reason: error.description)
+                    metrics.setAside(refused.count)
+                    logger.error("shipping: \(refused.count) sighting(s) refused by the receiver, set aside in the spool (queued again on intel reload): \(error.description)")
+                    continue
+                }
+                if deadline == nil, Task.isShuttingDownGracefully { continue }  // cut by the shutdown
                 if !failing { logger.error("shipping failed (retrying with backoff): \(error.description)") }
                 failing = true
                 let wait = backoff * Double.random(in: 0.5...1.0)
@@ -373,6 +476,10 @@ struct Shipper: Service {
                 } else {
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
                 }
+            } catch {
+                // cancelWhenGracefulShutdown ended the request (no answer, nothing to
+                // acknowledge): the loop goes on to the final attempt.
+                continue
             }
         }
     }
@@ -386,7 +493,7 @@ struct SpoolGauge: Service {
     func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let depth = try spool.depth()
-            metrics.spool(depth: depth.count, oldestSpooledAt: depth.oldestSpooledAt)
+            metrics.spool(depth: depth.count, oldestSpooledAt: depth.oldestSpooledAt, setAside: depth.setAside)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
         }
     }

@@ -52,11 +52,13 @@ package final class SensorMetrics: Sendable {
         Counter(label: "geneva_sensor_intel_reloads_total", dimensions: [("result", succeeded ? "ok" : "failed")]).increment()
     }
 
-    package func spool(depth: Int, oldestSpooledAt: Double?) {
+    package func spool(depth: Int, oldestSpooledAt: Double?, setAside: Int) {
         spoolDepth.record(Double(depth))
+        Gauge(label: "geneva_sensor_spool_set_aside").record(Double(setAside))
         shippingLag.record(oldestSpooledAt.map { max(0, Date().timeIntervalSince1970 - $0) } ?? 0)
     }
 
     package func shipped(_ count: Int) { shipped.increment(by: count) }
+    package func setAside(_ count: Int) { Counter(label: "geneva_sensor_set_aside_total").increment(by: count) }
     package func shipFailed() { shipFailures.increment() }
 }

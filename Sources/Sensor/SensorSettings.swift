@@ -21,6 +21,8 @@ package struct SensorSettings: Sendable {
     package var logFiles: [String] = []
     package var logsPollMilliseconds = 250
     package var logsStartAtEnd = false
+    /// How long a log renamed away is still read for lines its writer adds before reopening.
+    package var logsRenameGraceSeconds: Double = 5
     package var logUTCOffsetSeconds: Int64 = 0
     /// `http://host:port` of a `geneva serve`; nil: sightings go to `store`.
     package var upstreamURL: String?
@@ -49,9 +51,23 @@ package struct SensorSettings: Sendable {
             problems.append("\(key): missing")
             return ""
         }
-        func positive(_ key: String, _ fallback: Double) -> Double {
+        /// Seconds (or another real quantity) within `range`.
+        func number(_ key: String, _ range: ClosedRange<Double>, _ fallback: Double) -> Double {
             guard let v = c.double(forKey: ConfigKey(key)) ?? c.int(forKey: ConfigKey(key)).map(Double.init) else { return fallback }
-            if v <= 0 { problems.append("\(key): must be positive") }
+            guard v.isFinite, range.contains(v) else {
+                problems.append("\(key): must be \(range.lowerBound)…\(range.upperBound)")
+                return fallback
+            }
+            return v
+        }
+        /// A whole number within `range`.
+        func whole(_ key: String, _ range: ClosedRange<Int>, _ fallback: Int) -> Int {
+            guard c.string(forKey: ConfigKey(key)) != nil || c.int(forKey: ConfigKey(key)) != nil || c.double(forKey: ConfigKey(key)) != nil
+            else { return fallback }
+            guard let v = c.int(forKey: ConfigKey(key)), range.contains(v) else {
+                problems.append("\(key): must be a whole number \(range.lowerBound)…\(range.upperBound)")
+                return fallback
+            }
             return v
         }
         customer = required("customer")
@@ -59,30 +75,21 @@ package struct SensorSettings: Sendable {
         stateDirectory = c.string(forKey: "state_directory") ?? "/var/lib/geneva-sensor"
         intelFiles = c.stringArray(forKey: "intel.files") ?? []
         if intelFiles.isEmpty { problems.append("intel.files: no intel file given: nothing could be sighted") }
-        intelPollSeconds = positive("intel.poll_seconds", 5)
+        intelPollSeconds = number("intel.poll_seconds", 0.1...86_400, 5)
         payload = c.bool(forKey: "payload") ?? true
         interfaces = c.stringArray(forKey: "capture.interfaces") ?? []
         capture.filter = c.string(forKey: "capture.filter") ?? ""
-        if let v = c.int(forKey: "capture.snaplen") {
-            if !(64...262_144).contains(v) { problems.append("capture.snaplen: must be 64…262144") }
-            capture.snaplen = Int32(clamping: v)
-        }
+        capture.snaplen = Int32(whole("capture.snaplen", 64...262_144, Int(capture.snaplen)))
         capture.promiscuous = c.bool(forKey: "capture.promiscuous") ?? true
-        if let v = c.int(forKey: "capture.buffer_bytes") {
-            if !(65_536...(1 << 30)).contains(v) { problems.append("capture.buffer_bytes: must be 64 KiB…1 GiB") }
-            capture.bufferBytes = Int32(clamping: v)
-        }
+        capture.bufferBytes = Int32(whole("capture.buffer_bytes", 65_536...(1 << 30), Int(capture.bufferBytes)))
         capture.immediate = c.bool(forKey: "capture.immediate") ?? false
-        if let v = c.int(forKey: "capture.timeout_milliseconds") {
-            if !(1...10_000).contains(v) { problems.append("capture.timeout_milliseconds: must be 1…10000") }
-            capture.timeoutMilliseconds = Int32(clamping: v)
-        }
+        capture.timeoutMilliseconds = Int32(whole("capture.timeout_milliseconds", 1...10_000, Int(capture.timeoutMilliseconds)))
         watchDirectories = c.stringArray(forKey: "watch.directories") ?? []
-        watchSettleSeconds = c.double(forKey: "watch.settle_seconds") ?? c.int(forKey: "watch.settle_seconds").map(Double.init) ?? 2
-        if watchSettleSeconds < 0 { problems.append("watch.settle_seconds: must not be negative") }
-        watchPollSeconds = positive("watch.poll_seconds", 2)
+        watchSettleSeconds = number("watch.settle_seconds", 0...86_400, 2)
+        watchPollSeconds = number("watch.poll_seconds", 0.01...3600, 2)
         logFiles = c.stringArray(forKey: "logs.files") ?? []
-        logsPollMilliseconds = Int(positive("logs.poll_milliseconds", 250))
+        logsPollMilliseconds = whole("logs.poll_milliseconds", 1...60_000, 250)
+        logsRenameGraceSeconds = number("logs.rename_grace_seconds", 0...3600, 5)
         switch c.string(forKey: "logs.start_at") ?? "beginning" {
         case "beginning": logsStartAtEnd = false
         case "end": logsStartAtEnd = true
@@ -104,8 +111,8 @@ package struct SensorSettings: Sendable {
             }
         }
         if upstreamURL != nil, (upstreamToken ?? "").isEmpty { problems.append("upstream.token or upstream.token_file: needed with upstream.url") }
-        upstreamBatch = Int(positive("upstream.batch", 1000))
-        upstreamMaxBackoffSeconds = positive("upstream.max_backoff_seconds", 30)
+        upstreamBatch = whole("upstream.batch", 1...100_000, 1000)
+        upstreamMaxBackoffSeconds = number("upstream.max_backoff_seconds", 0.1...86_400, 30)
         store = c.string(forKey: "database_url", isSecret: true) ?? c.string(forKey: "db")
         metricsListen = c.string(forKey: "metrics.listen")
         if interfaces.isEmpty, watchDirectories.isEmpty, logFiles.isEmpty {

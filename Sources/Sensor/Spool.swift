@@ -12,19 +12,26 @@ package final class Spool: Sendable {
     package let path: String
     private let queue: DatabaseQueue
 
-    /// Where a followed log was read up to: the file (device and inode),
-    /// the byte offset after the last complete line, and lines read so far.
+    /// Where a followed log was read up to: the file (device and inode,
+    /// and a hash of its first bytes, which tells a reused inode or a file
+    /// truncated and regrown from the one read), the byte offset after the
+    /// last complete line, and lines read so far.
     package struct LogPosition: Sendable, Equatable {
         package var device: UInt64
         package var inode: UInt64
         package var offset: Int64
         package var lines: Int64
+        /// How many first bytes `headHash` covers (up to 1 KiB; 0: none read yet).
+        package var headLength: Int64
+        package var headHash: Int64
 
-        package init(device: UInt64, inode: UInt64, offset: Int64, lines: Int64) {
+        package init(device: UInt64, inode: UInt64, offset: Int64, lines: Int64, headLength: Int64 = 0, headHash: Int64 = 0) {
             self.device = device
             self.inode = inode
             self.offset = offset
             self.lines = lines
+            self.headLength = headLength
+            self.headHash = headHash
         }
     }
 
@@ -67,7 +74,18 @@ package final class Spool: Sendable {
                         );
                         CREATE TABLE log_position (
                             path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,
-                            "offset" INTEGER NOT NULL, lines INTEGER NOT NULL
+                            "offset" INTEGER NOT NULL, lines INTEGER NOT NULL,
+                            head_length INTEGER NOT NULL, head_hash INTEGER NOT NULL
+                        );
+                        -- Sightings the receiver refused for good (422), or that cannot
+                        -- be read back: set aside with the reason, put back in the queue
+                        -- on intel reload (SIGHUP) and at start.
+                        CREATE TABLE rejected (
+                            id INTEGER PRIMARY KEY,
+                            kind TEXT NOT NULL, value TEXT NOT NULL, customer TEXT NOT NULL, sensor TEXT NOT NULL,
+                            time INTEGER NOT NULL, evidence TEXT NOT NULL, key TEXT NOT NULL,
+                            source TEXT NOT NULL, "offset" INTEGER NOT NULL, observed TEXT NOT NULL,
+                            spooled REAL NOT NULL, reason TEXT NOT NULL, rejected_at REAL NOT NULL
                         );
                         CREATE TABLE scanned_file (
                             path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL,
@@ -98,7 +116,23 @@ package final class Spool: Sendable {
                         INSERT OR IGNORE INTO sighting (kind, value, customer, sensor, time, evidence, key, source, "offset", observed, spooled)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
+                let aside = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO rejected (kind, value, customer, sensor, time, evidence, key, source, "offset", observed, spooled, reason, rejected_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """)
                 for s in sightings {
+                    // What the receiver would refuse (a 5,000-byte Host header
+                    // that ends in an indicator) is set aside at once, so that it
+                    // never blocks the queue.
+                    if let problem = s.unshippable {
+                        try aside.execute(arguments: [
+                            s.indicatorKind, s.indicatorValue, s.customerID, s.sensor, s.time.nanoseconds, s.evidence.rawValue,
+                            String(s.key.prefix(SightingUpload.maxFieldBytes)), s.source, s.offset,
+                            String(s.observed.prefix(SightingUpload.maxFieldBytes)), now, problem, now,
+                        ])
+                        continue
+                    }
                     try insert.execute(arguments: [
                         s.indicatorKind, s.indicatorValue, s.customerID, s.sensor, s.time.nanoseconds, s.evidence.rawValue, s.key,
                         s.source, s.offset, s.observed, now,
@@ -108,11 +142,12 @@ package final class Spool: Sendable {
                 if let (path, p) = log {
                     try db.execute(
                         sql: """
-                            INSERT INTO log_position (path, device, inode, "offset", lines) VALUES (?, ?, ?, ?, ?)
+                            INSERT INTO log_position (path, device, inode, "offset", lines, head_length, head_hash) VALUES (?, ?, ?, ?, ?, ?, ?)
                             ON CONFLICT (path) DO UPDATE SET device = excluded.device, inode = excluded.inode,
-                                "offset" = excluded."offset", lines = excluded.lines
+                                "offset" = excluded."offset", lines = excluded.lines,
+                                head_length = excluded.head_length, head_hash = excluded.head_hash
                             """,
-                        arguments: [path, Int64(bitPattern: p.device), Int64(bitPattern: p.inode), p.offset, p.lines])
+                        arguments: [path, Int64(bitPattern: p.device), Int64(bitPattern: p.inode), p.offset, p.lines, p.headLength, p.headHash])
                 }
                 if let (file, summary) = scanned {
                     try db.execute(
@@ -133,9 +168,12 @@ package final class Spool: Sendable {
     package func logPosition(_ path: String) throws -> LogPosition? {
         do {
             return try queue.read { db in
-                try Row.fetchOne(db, sql: "SELECT device, inode, \"offset\", lines FROM log_position WHERE path = ?", arguments: [path]).map {
+                try Row.fetchOne(
+                    db, sql: "SELECT device, inode, \"offset\", lines, head_length, head_hash FROM log_position WHERE path = ?", arguments: [path]
+                ).map {
                     LogPosition(
-                        device: UInt64(bitPattern: $0[0] as Int64), inode: UInt64(bitPattern: $0[1] as Int64), offset: $0[2], lines: $0[3])
+                        device: UInt64(bitPattern: $0[0] as Int64), inode: UInt64(bitPattern: $0[1] as Int64), offset: $0[2], lines: $0[3],
+                        headLength: $0[4], headHash: $0[5])
                 }
             }
         } catch {
@@ -155,29 +193,71 @@ package final class Spool: Sendable {
         }
     }
 
-    /// The oldest spooled sightings, in spool order.
+    /// The oldest spooled sightings, in spool order. A row that cannot be
+    /// read back (an evidence kind this version does not know) is set aside.
     package func oldest(_ limit: Int) throws -> [Entry] {
         do {
-            return try queue.read { db in
-                try Row.fetchAll(
+            return try queue.write { db in
+                var entries: [Entry] = []
+                for row in try Row.fetchAll(
                     db,
                     sql: """
                         SELECT id, kind, value, customer, sensor, time, evidence, key, source, "offset", observed, spooled
                         FROM sighting ORDER BY id LIMIT ?
-                        """, arguments: [limit]
-                ).compactMap { row -> Entry? in
-                    guard let evidence = Evidence(rawValue: row[6]) else { return nil }
-                    return Entry(
+                        """, arguments: [limit])
+                {
+                    guard let evidence = Evidence(rawValue: row[6]) else {
+                        try Self.setAside(db, ids: [row[0]], reason: "unknown evidence kind \(String(describing: row[6] as String?))")
+                        continue
+                    }
+                    entries.append(Entry(
                         id: row[0],
                         upload: SightingUpload(
                             indicatorKind: row[1], indicatorValue: row[2], customerID: row[3], sensor: row[4],
                             time: Timestamp(nanoseconds: row[5]), evidence: evidence, key: row[7], source: row[8], offset: row[9],
                             observed: row[10]),
-                        spooledAt: row[11])
+                        spooledAt: row[11]))
                 }
+                return entries
             }
         } catch {
             throw SensorError("spool \(path): read failed: \(error)")
+        }
+    }
+
+    /// Moves sightings the receiver refused for good to `rejected`, with why.
+    package func setAside(ids: [Int64], reason: String) throws {
+        do {
+            try queue.write { db in try Self.setAside(db, ids: ids, reason: reason) }
+        } catch {
+            throw SensorError("spool \(path): write failed: \(error)")
+        }
+    }
+
+    private static func setAside(_ db: Database, ids: [Int64], reason: String) throws {
+        let columns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
+        for id in ids {
+            try db.execute(
+                sql: "INSERT INTO rejected (\(columns), reason, rejected_at) SELECT \(columns), ?, ? FROM sighting WHERE id = ?",
+                arguments: [reason, Date().timeIntervalSince1970, id])
+            try db.execute(sql: "DELETE FROM sighting WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// Puts every set-aside sighting back at the end of the queue (after the
+    /// receiver's intel or customers were fixed); returns how many.
+    @discardableResult
+    package func requeueRejected() throws -> Int {
+        let columns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
+        do {
+            return try queue.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO sighting (\(columns)) SELECT \(columns) FROM rejected ORDER BY id")
+                let moved = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejected") ?? 0
+                try db.execute(sql: "DELETE FROM rejected")
+                return moved
+            }
+        } catch {
+            throw SensorError("spool \(path): write failed: \(error)")
         }
     }
 
@@ -190,13 +270,14 @@ package final class Spool: Sendable {
         }
     }
 
-    /// Sightings waiting, and when the oldest of them was spooled.
-    package func depth() throws -> (count: Int, oldestSpooledAt: Double?) {
+    /// Sightings waiting, when the oldest of them was spooled, and how many are set aside.
+    package func depth() throws -> (count: Int, oldestSpooledAt: Double?, setAside: Int) {
         do {
             return try queue.read { db in
                 let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM sighting") ?? 0
                 let oldest = try Double.fetchOne(db, sql: "SELECT spooled FROM sighting ORDER BY id LIMIT 1")
-                return (count, oldest)
+                let aside = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejected") ?? 0
+                return (count, oldest, aside)
             }
         } catch {
             throw SensorError("spool \(path): read failed: \(error)")

@@ -609,6 +609,29 @@ package struct SightingUpload: Sendable, Hashable {
 }
 
 extension SightingUpload {
+    /// Longest text field an upload may carry, in bytes.
+    package static let maxFieldBytes = 4096
+
+    /// Why `text` cannot be a field of an upload (empty, too long, a control
+    /// character: NUL above all, which PostgreSQL's text cannot hold), or nil.
+    package static func fieldProblem(_ text: String) -> String? {
+        if text.isEmpty || text.utf8.count > maxFieldBytes { return "empty or longer than \(maxFieldBytes) bytes" }
+        if text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) { return "holds a control character" }
+        return nil
+    }
+
+    /// The first field `POST /v1/sightings` would refuse, with why; nil if none.
+    package var unshippable: String? {
+        let fields = [
+            ("indicator.kind", indicatorKind), ("indicator.value", indicatorValue), ("customer", customerID), ("sensor", sensor),
+            (evidence.rawValue.hasPrefix("maillog") ? "message" : "flow", key), ("source", source), ("observed", observed),
+        ]
+        for (name, value) in fields {
+            if let problem = Self.fieldProblem(value) { return "\(name): \(problem)" }
+        }
+        return nil
+    }
+
     /// The sighting as one line of a `POST /v1/sightings` body (no newline),
     /// in the shape `geneva sightings --format ndjson` prints: what the API's
     /// upload parser reads back (`geneva sensor` ships these).

@@ -95,7 +95,7 @@ struct SensorCommand: AsyncParsableCommand {
             let intel = sensor.intel.current
             let body = JSONValue.object([
                 ("status", .string("ok")), ("intel_generation", .int(intel.generation)), ("indicators", .int(intel.indicators.count)),
-                ("spool_depth", .int(depth?.count ?? -1)),
+                ("spool_depth", .int(depth?.count ?? -1)), ("set_aside", .int(depth?.setAside ?? -1)),
             ]).serialized()
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
         }

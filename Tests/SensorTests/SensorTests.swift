@@ -1,11 +1,12 @@
 import Foundation
 import GenevaTestSupport
+import Logging
 import Indicators
 import MailLogs
-import Sensor
 import Storage
 import TelemetryModel
 import Testing
+@testable import Sensor
 
 /// A scratch directory with a spool, removed at deinit.
 final class Scratch {
@@ -45,10 +46,13 @@ func mailLine(_ n: Int) -> String {
 }
 
 @Suite struct LogFollowerTests {
-    func follower(_ s: Scratch, _ name: String = "mail.log") -> LogFollower {
+    func follower(_ s: Scratch, _ name: String = "mail.log", renameGrace: Double = 0) -> LogFollower {
         LogFollower(
-            path: s.path + "/" + name, spool: s.spool, customer: "acme", sensor: "edge", clock: LogClock(reference: reference))
+            path: s.path + "/" + name, spool: s.spool, customer: "acme", sensor: "edge", clock: LogClock(reference: reference),
+            renameGrace: renameGrace)
     }
+
+    func at(_ seconds: Double) -> Timestamp { Timestamp(nanoseconds: reference.nanoseconds + Int64(seconds * 1e9)) }
 
     /// Spooled sightings, as the line numbers (offsets) they came from, per source.
     func spooled(_ s: Scratch) throws -> [Int64] {
@@ -93,6 +97,45 @@ func mailLine(_ n: Int) -> String {
         #expect(f.rotations == 1)
         // Line numbers start over in the new file.
         #expect(try spooled(s) == (1...15).map(Int64.init) + (1...5).map(Int64.init))
+    }
+
+    @Test func aRenamedLogIsReadUntilItsWriterLetsGo() throws {
+        let s = try Scratch()
+        let f = follower(s, renameGrace: 2)
+        for n in 0..<10 { try s.append("mail.log", mailLine(n)) }
+        #expect(try f.step(snapshot, now: at(0)).lines == 10)
+        try FileManager.default.moveItem(atPath: s.path + "/mail.log", toPath: s.path + "/mail.log.1")
+        for n in 20..<25 { try s.append("mail.log", mailLine(n)) }
+        #expect(try f.step(snapshot, now: at(0.5)).lines == 0)  // renamed: the new file waits
+        // The writer has not reopened its log yet: these land in the renamed file.
+        for n in 10..<20 { try s.append("mail.log.1", mailLine(n)) }
+        #expect(try f.step(snapshot, now: at(1.0)).lines == 10)
+        #expect(try f.step(snapshot, now: at(2.5)).lines == 0)  // quiet for 1.5 s only
+        #expect(try f.step(snapshot, now: at(3.1)).lines == 5)  // quiet for 2 s: on to the new file
+        #expect(f.rotations == 1)
+        #expect(try spooled(s) == (1...20).map(Int64.init) + (1...5).map(Int64.init))
+    }
+
+    @Test func aLogTruncatedAndRegrownWhileStoppedIsNotResumedMidway() throws {
+        let s = try Scratch()
+        do {
+            let f = follower(s)
+            for n in 0..<30 { try s.append("mail.log", mailLine(n)) }
+            #expect(try f.step(snapshot, now: reference).lines == 30)
+        }
+        // While stopped: 5 more lines, then copytruncate, then the log grows past the old position.
+        for n in 30..<35 { try s.append("mail.log", mailLine(n)) }
+        try FileManager.default.copyItem(atPath: s.path + "/mail.log", toPath: s.path + "/mail.log.1")
+        let h = try #require(FileHandle(forWritingAtPath: s.path + "/mail.log"))
+        try h.truncate(atOffset: 0)
+        try h.close()
+        for n in 100..<150 { try s.append("mail.log", mailLine(n)) }
+        let again = follower(s)
+        var lines = 0
+        for _ in 0..<2 { lines += try again.step(snapshot, now: reference).lines }
+        // The copy's 5 unread lines (found by the hash of its first bytes), then the new file whole.
+        #expect(lines == 55)
+        #expect(try spooled(s) == (1...35).map(Int64.init) + (1...50).map(Int64.init))
     }
 
     @Test func copytruncateStartsOverAtTheTop() throws {
@@ -175,6 +218,54 @@ func mailLine(_ n: Int) -> String {
         // A reopened spool has the same content.
         let reopened = try Spool(path: s.spool.path)
         #expect(try reopened.depth().count == 6)
+    }
+}
+
+@Suite struct ShippingTests {
+    /// Refuses (as a 422 would) any batch holding the sighting at `offset`.
+    final class Refusing: Delivery, @unchecked Sendable {
+        let lock = NSLock()
+        var delivered: [SightingUpload] = []
+        let refusedOffset: Int64
+
+        init(refusing offset: Int64) { refusedOffset = offset }
+
+        func deliver(_ batch: [SightingUpload], timeout: Double) async throws(DeliveryError) {
+            if let i = batch.firstIndex(where: { $0.offset == refusedOffset }) {
+                throw DeliveryError(description: "422: line \(i + 1): not an indicator of this store's intel", refused: i)
+            }
+            lock.withLock { delivered += batch }
+        }
+
+        func close() async {}
+    }
+
+    @Test func aRefusedSightingIsSetAsideAndTheRestShipped() async throws {
+        let s = try Scratch()
+        let uploads = (1...50).map(SpoolTests().upload)
+        #expect(try s.spool.append(uploads) == 50)
+        let receiver = Refusing(refusing: 17)
+        let shipper = Shipper(
+            spool: s.spool, makeDelivery: { receiver }, batch: 8, maxBackoff: 0.1, metrics: SensorMetrics(), logger: Logger(label: "test"))
+        let task = Task { try await shipper.run() }
+        for _ in 0..<100 where try s.spool.depth().count > 0 { try await Task.sleep(nanoseconds: 20_000_000) }
+        task.cancel()
+        _ = try? await task.value
+        #expect(try s.spool.depth().count == 0 && s.spool.depth().setAside == 1)
+        #expect(receiver.lock.withLock { receiver.delivered.map(\.offset) } == (1...50).filter { $0 != 17 }.map(Int64.init))
+        // Queued again (after an intel reload): the same sighting, at the end.
+        #expect(try s.spool.requeueRejected() == 1)
+        #expect(try s.spool.oldest(10).map(\.upload.offset) == [17])
+    }
+
+    @Test func aSightingTheReceiverWouldRefuseIsSetAsideWhenSpooled() throws {
+        let s = try Scratch()
+        var long = SpoolTests().upload(1)
+        long.observed = String(repeating: "a", count: 5000) + ".evil.example"
+        var control = SpoolTests().upload(2)
+        control.key = "tcp 1.2.3.4:5 -> 6.7.8.9:80\u{0}"
+        #expect(try s.spool.append([long, control, SpoolTests().upload(3)]) == 1)
+        #expect(try s.spool.depth().setAside == 2)
     }
 }
 
