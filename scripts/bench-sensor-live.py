@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--rates", default="100,200,400,600,800,1000,1500,2000,topspeed", help="Mbit/s steps, or topspeed")
     ap.add_argument("--buffer-bytes", type=int, default=64 << 20)
     ap.add_argument("--payload", default="true")
+    ap.add_argument("--reps", type=int, default=3, help="replays per rate; a rate counts as drop-free only if every rep was")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root (network namespace, veth pair)")
@@ -67,8 +68,8 @@ def main():
         sh("ip", "link", "set", "vsen0", "mtu", "65535", "up")
         sh("ip", "-n", NS, "link", "set", "vgen0", "mtu", "65535", "up")
         rows = []
-        best = None
-        for step, rate in enumerate(args.rates.split(",")):
+        plan = [rate for rate in args.rates.split(",") for _ in range(args.reps)]
+        for step, rate in enumerate(plan):
           # A fresh sensor per step: a replay repeats the flows (same
           # addresses, ports, sequence numbers), which a running decoder
           # would take as retransmissions of what it already saw.
@@ -106,10 +107,11 @@ metrics:
             if not sent or not rated:
                 print(r.stdout, r.stderr, file=sys.stderr)
                 sys.exit("tcpreplay failed")
-            # Let the sensor finish the ring's contents.
+            # Let the sensor finish the ring's contents (its counters move at
+            # each flush, once a second: unchanged over 1.5 s means done).
             last = -1.0
-            for _ in range(120):
-                time.sleep(0.5)
+            for _ in range(40):
+                time.sleep(1.5)
                 now = metrics(base).get("geneva_sensor_packets_total", 0.0)
                 if now == last:
                     break
@@ -125,8 +127,6 @@ metrics:
             }
             rows.append(row)
             print(json.dumps(row), flush=True)
-            if row["kernel_drops"] == 0 and row["decoded"] >= row["sent"]:
-                best = row
             sensor.send_signal(signal.SIGTERM)
             sensor.wait(60)
             row["sightings_after_stop"] = int(sh(sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from sighting').fetchone()[0])", f"{work}/state{step}/spool.sqlite").stdout)
@@ -136,10 +136,17 @@ metrics:
         print("|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['rate']} | {r['mbps']:.0f} | {r['pps']:.0f} | {r['sent']} | {r['decoded']} | {r['kernel_drops']} | {r['sightings_after_stop']} |")
-        if best:
-            print(f"\nhighest rate with 0 kernel drops: {best['mbps']:.0f} Mbit/s, {best['pps']:.0f} packets/s (asked: {best['rate']})")
+        # A rate is drop-free when every one of its reps was (this VM's speed
+        # varies from second to second; one 2-second replay proves little).
+        clean = [rate for rate in dict.fromkeys(plan)
+                 if all(r["kernel_drops"] == 0 and r["decoded"] >= r["sent"] for r in rows if r["rate"] == rate)]
+        if clean:
+            top = max(clean, key=lambda rate: max(r["mbps"] for r in rows if r["rate"] == rate))
+            pps = min(r["pps"] for r in rows if r["rate"] == top)
+            mbps = min(r["mbps"] for r in rows if r["rate"] == top)
+            print(f"\nhighest rate with 0 kernel drops in all {args.reps} reps: {mbps:.0f} Mbit/s, {pps:.0f} packets/s (asked: {top})")
         else:
-            print("\nno step without kernel drops")
+            print("\nno rate without kernel drops")
     finally:
         if sensor and sensor.poll() is None:
             sensor.send_signal(signal.SIGTERM)
