@@ -18,7 +18,7 @@ import FoundationNetworking
 
         init(config: String, directory: URL) throws {
             log = directory.appendingPathComponent("sensor-\(UUID().uuidString.prefix(8)).log").path
-            FileManager.default.createFile(atPath: log, contents: nil)
+            #expect(FileManager.default.createFile(atPath: log, contents: nil))
             process.executableURL = URL(fileURLWithPath: CLI.binary)
             process.arguments = ["sensor", "--config", config]
             process.currentDirectoryURL = directory
@@ -148,7 +148,7 @@ import FoundationNetworking
     }
 
     static func append(_ path: String, _ text: String) throws {
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { #expect(FileManager.default.createFile(atPath: path, contents: nil)) }
         let h = try #require(FileHandle(forWritingAtPath: path))
         try h.seekToEnd()
         h.write(Data(text.utf8))

@@ -23,7 +23,7 @@ final class Scratch {
 
     func append(_ file: String, _ text: String) throws {
         let p = path + "/" + file
-        if !FileManager.default.fileExists(atPath: p) { FileManager.default.createFile(atPath: p, contents: nil) }
+        if !FileManager.default.fileExists(atPath: p) { #expect(FileManager.default.createFile(atPath: p, contents: nil)) }
         let h = try #require(FileHandle(forWritingAtPath: p))
         try h.seekToEnd()
         h.write(Data(text.utf8))
@@ -305,9 +305,9 @@ func mailLine(_ n: Int) -> String {
                 IndicatorEntry(indicatorID: 1, kind: .domain, value: "alpha-cdn.net", validFrom: Timestamp(seconds: 0), validUntil: nil)
             ]), payload: nil, loadedAt: Date())
         let capture = PacketBuilder.dnsCapture(names: ["www.alpha-cdn.net", "example.org", "alpha-cdn.net"])
-        FileManager.default.createFile(atPath: dir + "/a.pcap", contents: Data(capture))
-        FileManager.default.createFile(atPath: dir + "/.partial.pcap", contents: Data(capture.prefix(30)))
-        FileManager.default.createFile(atPath: dir + "/junk.bin", contents: Data([0, 1, 2, 0, 0, 0]))
+        #expect(FileManager.default.createFile(atPath: dir + "/a.pcap", contents: Data(capture)))
+        #expect(FileManager.default.createFile(atPath: dir + "/.partial.pcap", contents: Data(capture.prefix(30))))
+        #expect(FileManager.default.createFile(atPath: dir + "/junk.bin", contents: Data([0, 1, 2, 0, 0, 0])))
         let w = DirectoryWatcher(directory: dir, spool: s.spool, customer: "acme", sensor: "edge", settle: 5, options: .standard)
         // Not settled yet: seen, not scanned.
         #expect(try w.step(intel, now: 1000).files == 0)
@@ -321,7 +321,7 @@ func mailLine(_ n: Int) -> String {
         #expect(try s.spool.depth().count == 2)
         // Rewritten (a capture file reused): scanned again once settled.
         let other = PacketBuilder.dnsCapture(names: ["mail.alpha-cdn.net"], start: 1_782_100_000)
-        FileManager.default.createFile(atPath: dir + "/a.pcap", contents: Data(other))
+        #expect(FileManager.default.createFile(atPath: dir + "/a.pcap", contents: Data(other)))
         #expect(try restarted.step(intel, now: 2001).files == 1)
         #expect(try s.spool.depth().count == 3)
     }
