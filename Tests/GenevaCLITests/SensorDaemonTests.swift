@@ -335,6 +335,45 @@ import FoundationNetworking
         #expect(Set(stored.compactMap { $0["offset"] as? Int }).count == total)
     }
 
+    static let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    static func ipLink(_ arguments: [String], check: Bool = true) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ip!)
+        process.arguments = ["link"] + arguments
+        try process.run()
+        process.waitUntilExit()
+        if check { #expect(process.terminationStatus == 0, "ip link \(arguments)") }
+    }
+
+    @Test(.enabled(if: getuid() == 0 && ip != nil, "needs root and iproute2"))
+    func anInterfaceThatGoesAwayIsOpenedAgain() async throws {
+        let cli = try CLI()
+        let name = "gv\(getpid() % 100_000)"
+        func create() throws {
+            try Self.ipLink(["add", name, "type", "veth", "peer", "name", name + "p"])
+            try Self.ipLink(["set", name, "up"])
+        }
+        try create()
+        defer { try? Self.ipLink(["del", name], check: false) }
+        let yaml = try config(
+            cli,
+            """
+            intel:
+              files: [\(CLI.demo)/intel.csv]
+            capture:
+              interfaces: [\(name)]
+              timeout_milliseconds: 20
+            """)
+        let sensor = try Daemon(config: yaml, directory: cli.directory)
+        try Self.ipLink(["del", name])
+        try await Self.eventually("the failure logged", sensor: sensor) { sensor.stderr.contains("opening it again") }
+        try create()
+        try await Self.eventually("the interface open again", sensor: sensor) { sensor.stderr.contains("\(name): open again") }
+        #expect(try await sensor.health()["status"] as? String == "ok")
+        #expect(sensor.stop() == 0, "\(sensor.stderr)")
+    }
+
     @Test func badSettingsAreReportedByKey() throws {
         let cli = try CLI()
         let yaml = try cli.write("bad.yaml", "sensor: x\ncapture:\n  snaplen: 5\nlogs:\n  start_at: middle\n")
