@@ -78,10 +78,13 @@ package final class Sensor: Sendable {
             shipper = SpoolGauge(spool: spool, metrics: metrics)
             logger.warning("neither upstream.url nor db/database_url set: sightings stay in the spool \(spool.path)")
         }
-        requeueRejected()
         var services: [any Service] = [shipper]
         services += extra
-        services.append(ThreadService(name: "intel") { [self] stop in try self.watchIntel(stop) })
+        services.append(
+            ThreadService(name: "intel") { [self] stop in
+                requeueRejected()  // at start (not for `--check`), and after each reload
+                try self.watchIntel(stop)
+            })
         for name in settings.interfaces {
             // Opened here, so that a bad interface or filter stops the start-up.
             let capture = try LiveCapture(interface: name, settings: settings.capture)
