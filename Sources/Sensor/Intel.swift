@@ -82,9 +82,14 @@ package struct IntelLoader: Sendable {
             .appendingPathComponent("intel-scratch-\(UUID().uuidString).sqlite").path
         func remove() { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: scratch + suffix) } }
         defer { remove() }
-        // Those left by a killed sensor go.
+        // Those left by a killed sensor go (an hour old: not another process's load in progress).
         for name in (try? FileManager.default.contentsOfDirectory(atPath: scratchDirectory)) ?? [] where name.hasPrefix("intel-scratch-") {
-            try? FileManager.default.removeItem(atPath: scratchDirectory + "/" + name)
+            let old = scratchDirectory + "/" + name
+            if let modified = (try? FileManager.default.attributesOfItem(atPath: old))?[.modificationDate] as? Date,
+                Date().timeIntervalSince(modified) > 3600
+            {
+                try? FileManager.default.removeItem(atPath: old)
+            }
         }
         var lines: [String] = []
         let set: IndicatorSet

@@ -94,6 +94,16 @@ package final class LogFollower {
             try open(&result, intel)
             if file == nil { return result }
         }
+        // Its first bytes changed: truncated and written again since the last
+        // read (copytruncate between two polls). Checked before reading on.
+        if let f = file, f.headLength > 0, Self.head(f.handle, f.headLength) != f.headHash {
+            truncations += 1
+            result.messages.append("\(path): rewritten from its start (copytruncate); reading from its start")
+            try? f.handle.close()
+            file = nil
+            quietSince = nil
+            try start(device: f.device, inode: f.inode, at: nil, &result, intel)
+        }
         let before = file?.offset
         try drain(&result, intel, final: false)
         // Rotation: the path names another file now (or none yet).
@@ -114,12 +124,15 @@ package final class LogFollower {
                 try drain(&result, intel, final: false)
             }
         } else if let size = Self.size(path), size < current.offset {
+            quietSince = nil
             truncations += 1
             result.messages.append("\(path): truncated (copytruncate) to \(size) bytes; reading from its start")
             try? current.handle.close()
             file = nil
             try start(device: current.device, inode: current.inode, at: nil, &result, intel)
             try drain(&result, intel, final: false)
+        } else {
+            quietSince = nil  // the path names the file being read
         }
         return result
     }
@@ -153,16 +166,13 @@ package final class LogFollower {
                 ? Self.head(candidate, saved.headLength) == saved.headHash : id == (saved.device, saved.inode)
             guard recognised else { continue }
             result.messages.append("\(path): rotated to \(candidate) while the sensor was stopped; finishing it first")
+            // Read on as the renamed file of a running follower: until quiet
+            // (its writer may not have reopened its log yet), then the path.
             try start(device: id.0, inode: id.1, at: saved, &result, intel, readFrom: candidate)
-            try drain(&result, intel, final: true)
-            try? file?.handle.close()
-            file = nil
-            rotations += 1
-            break
+            quietSince = nil
+            if file != nil { return }
         }
-        if rotations == 0 {
-            result.messages.append("\(path): not the file read before the stop (rotated away, truncated or replaced); its unread lines, if any, are lost")
-        }
+        result.messages.append("\(path): not the file read before the stop (rotated away, truncated or replaced); its unread lines, if any, are lost")
         try start(device: device, inode: inode, at: nil, &result, intel)
     }
 

@@ -455,9 +455,18 @@ struct Shipper: Service {
                     continue
                 }
                 // Refused for good: set aside what was refused, ship the rest at once.
+                // The receiver names the first line it refuses; the batch's other
+                // sightings of the same unknown customer or indicator go with it.
                 let refused: [Spool.Entry]
                 if let i = error.refused {
-                    refused = [entries[i]]
+                    let bad = entries[i].upload
+                    if error.description.contains("unknown customer") {
+                        refused = entries.filter { $0.upload.customerID == bad.customerID }
+                    } else if error.description.contains("not an indicator") {
+                        refused = entries.filter { $0.upload.indicatorKind == bad.indicatorKind && $0.upload.indicatorValue == bad.indicatorValue }
+                    } else {
+                        refused = [entries[i]]
+                    }
                 } else if error.refusedBatch || error.tooLarge {
                     refused = entries
                 } else {
@@ -479,10 +488,14 @@ struct Shipper: Service {
                 } else {
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
                 }
+            } catch is CancellationError {
+                continue  // the shutdown ended the request: on to the final attempt
             } catch {
-                // cancelWhenGracefulShutdown ended the request (no answer, nothing to
-                // acknowledge): the loop goes on to the final attempt.
-                continue
+                // The spool itself failed (disk full, locked): wait, then try again.
+                metrics.shipFailed()
+                logger.error("shipping: \(error)")
+                if deadline != nil { return }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             }
         }
     }

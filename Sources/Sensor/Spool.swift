@@ -61,6 +61,7 @@ package final class Spool: Sendable {
             queue = try DatabaseQueue(path: path, configuration: config)
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = WAL") }
             var migrator = DatabaseMigrator()
+            // Frozen: a spool made by an earlier build has run them.
             migrator.registerMigration("spool-1") { db in
                 try db.execute(
                     sql: """
@@ -74,22 +75,30 @@ package final class Spool: Sendable {
                         );
                         CREATE TABLE log_position (
                             path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,
-                            "offset" INTEGER NOT NULL, lines INTEGER NOT NULL,
-                            head_length INTEGER NOT NULL, head_hash INTEGER NOT NULL
+                            "offset" INTEGER NOT NULL, lines INTEGER NOT NULL
                         );
-                        -- Sightings the receiver refused for good (422), or that cannot
-                        -- be read back: set aside with the reason, put back in the queue
-                        -- on intel reload (SIGHUP) and at start.
+                        CREATE TABLE scanned_file (
+                            path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL,
+                            scanned REAL NOT NULL, summary TEXT NOT NULL
+                        );
+                        """)
+            }
+            migrator.registerMigration("spool-2") { db in
+                try db.execute(
+                    sql: """
+                        -- A hash of the followed file's first bytes (0 bytes: match by inode).
+                        ALTER TABLE log_position ADD COLUMN head_length INTEGER NOT NULL DEFAULT 0;
+                        ALTER TABLE log_position ADD COLUMN head_hash INTEGER NOT NULL DEFAULT 0;
+                        -- Sightings set aside: refused for good by the receiver (retry = 1:
+                        -- queued again on start and intel reload), or breaking the upload
+                        -- rules (retry = 0: kept as evidence of what was seen, never shipped).
                         CREATE TABLE rejected (
                             id INTEGER PRIMARY KEY,
                             kind TEXT NOT NULL, value TEXT NOT NULL, customer TEXT NOT NULL, sensor TEXT NOT NULL,
                             time INTEGER NOT NULL, evidence TEXT NOT NULL, key TEXT NOT NULL,
                             source TEXT NOT NULL, "offset" INTEGER NOT NULL, observed TEXT NOT NULL,
-                            spooled REAL NOT NULL, reason TEXT NOT NULL, rejected_at REAL NOT NULL
-                        );
-                        CREATE TABLE scanned_file (
-                            path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL,
-                            scanned REAL NOT NULL, summary TEXT NOT NULL
+                            spooled REAL NOT NULL, reason TEXT NOT NULL, rejected_at REAL NOT NULL, retry INTEGER NOT NULL,
+                            UNIQUE (kind, value, customer, sensor, evidence, key, time)
                         );
                         """)
             }
@@ -118,8 +127,9 @@ package final class Spool: Sendable {
                         """)
                 let aside = try db.cachedStatement(
                     sql: """
-                        INSERT INTO rejected (kind, value, customer, sensor, time, evidence, key, source, "offset", observed, spooled, reason, rejected_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT OR IGNORE INTO rejected
+                            (kind, value, customer, sensor, time, evidence, key, source, "offset", observed, spooled, reason, rejected_at, retry)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                         """)
                 for s in sightings {
                     // What the receiver would refuse (a 5,000-byte Host header
@@ -128,8 +138,7 @@ package final class Spool: Sendable {
                     if let problem = s.unshippable {
                         try aside.execute(arguments: [
                             s.indicatorKind, s.indicatorValue, s.customerID, s.sensor, s.time.nanoseconds, s.evidence.rawValue,
-                            String(s.key.prefix(SightingUpload.maxFieldBytes)), s.source, s.offset,
-                            String(s.observed.prefix(SightingUpload.maxFieldBytes)), now, problem, now,
+                            s.key, s.source, s.offset, s.observed, now, problem, now,
                         ])
                         continue
                     }
@@ -238,22 +247,23 @@ package final class Spool: Sendable {
         let columns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
         for id in ids {
             try db.execute(
-                sql: "INSERT INTO rejected (\(columns), reason, rejected_at) SELECT \(columns), ?, ? FROM sighting WHERE id = ?",
+                sql: "INSERT OR IGNORE INTO rejected (\(columns), reason, rejected_at, retry) SELECT \(columns), ?, ?, 1 FROM sighting WHERE id = ?",
                 arguments: [reason, Date().timeIntervalSince1970, id])
             try db.execute(sql: "DELETE FROM sighting WHERE id = ?", arguments: [id])
         }
     }
 
-    /// Puts every set-aside sighting back at the end of the queue (after the
-    /// receiver's intel or customers were fixed); returns how many.
+    /// Puts the sightings the receiver refused back at the end of the queue
+    /// (after its intel or customers were fixed); returns how many. Those
+    /// that break the upload rules stay where they are.
     @discardableResult
     package func requeueRejected() throws -> Int {
         let columns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
         do {
             return try queue.write { db in
-                try db.execute(sql: "INSERT OR IGNORE INTO sighting (\(columns)) SELECT \(columns) FROM rejected ORDER BY id")
-                let moved = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejected") ?? 0
-                try db.execute(sql: "DELETE FROM rejected")
+                try db.execute(sql: "INSERT OR IGNORE INTO sighting (\(columns)) SELECT \(columns) FROM rejected WHERE retry = 1 ORDER BY id")
+                let moved = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejected WHERE retry = 1") ?? 0
+                try db.execute(sql: "DELETE FROM rejected WHERE retry = 1")
                 return moved
             }
         } catch {

@@ -138,6 +138,40 @@ func mailLine(_ n: Int) -> String {
         #expect(try spooled(s) == (1...35).map(Int64.init) + (1...50).map(Int64.init))
     }
 
+    @Test func aRestartDuringTheGraceReadsTheRenamedFileOnThenTheNew() throws {
+        let s = try Scratch()
+        do {
+            let f = follower(s, renameGrace: 2)
+            for n in 0..<10 { try s.append("mail.log", mailLine(n)) }
+            #expect(try f.step(snapshot, now: at(0)).lines == 10)
+            try FileManager.default.moveItem(atPath: s.path + "/mail.log", toPath: s.path + "/mail.log.1")
+            for n in 10..<15 { try s.append("mail.log.1", mailLine(n)) }
+            for n in 100..<103 { try s.append("mail.log", mailLine(n)) }
+            #expect(try f.step(snapshot, now: at(0.5)).lines == 5)
+        }
+        // Stopped in the grace period; the writer still appends to the renamed file.
+        for n in 15..<17 { try s.append("mail.log.1", mailLine(n)) }
+        let again = follower(s, renameGrace: 2)
+        #expect(try again.step(snapshot, now: at(1)).lines == 2)
+        #expect(try again.step(snapshot, now: at(3.5)).lines == 3)
+        #expect(try spooled(s) == (1...17).map(Int64.init) + (1...3).map(Int64.init))
+    }
+
+    @Test func aLogRewrittenBetweenTwoReadsIsReadFromItsStart() throws {
+        let s = try Scratch()
+        let f = follower(s)
+        for n in 0..<10 { try s.append("mail.log", mailLine(n)) }
+        #expect(try f.step(snapshot, now: reference).lines == 10)
+        // copytruncate, and the log grows past the old position before the next read.
+        let h = try #require(FileHandle(forWritingAtPath: s.path + "/mail.log"))
+        try h.truncate(atOffset: 0)
+        try h.close()
+        for n in 100..<130 { try s.append("mail.log", mailLine(n)) }
+        #expect(try f.step(snapshot, now: reference).lines == 30)
+        #expect(f.truncations == 1)
+        #expect(try spooled(s) == (1...10).map(Int64.init) + (1...30).map(Int64.init))
+    }
+
     @Test func copytruncateStartsOverAtTheTop() throws {
         let s = try Scratch()
         let f = follower(s)
@@ -232,7 +266,7 @@ func mailLine(_ n: Int) -> String {
 
         func deliver(_ batch: [SightingUpload], timeout: Double) async throws(DeliveryError) {
             if let i = batch.firstIndex(where: { $0.offset == refusedOffset }) {
-                throw DeliveryError(description: "422: line \(i + 1): not an indicator of this store's intel", refused: i)
+                throw DeliveryError(description: "422: line \(i + 1): observed: holds a control character", refused: i)
             }
             lock.withLock { delivered += batch }
         }
@@ -258,6 +292,71 @@ func mailLine(_ n: Int) -> String {
         #expect(try s.spool.oldest(10).map(\.upload.offset) == [17])
     }
 
+    /// Refuses batches holding customer "ghost", naming the first such line.
+    final class UnknownCustomer: Delivery, @unchecked Sendable {
+        let lock = NSLock()
+        var delivered: [SightingUpload] = []
+        var calls = 0
+
+        func deliver(_ batch: [SightingUpload], timeout: Double) async throws(DeliveryError) {
+            lock.withLock { calls += 1 }
+            if let i = batch.firstIndex(where: { $0.customerID == "ghost" }) {
+                throw DeliveryError(description: "422: line \(i + 1): unknown customer id ghost", refused: i)
+            }
+            lock.withLock { delivered += batch }
+        }
+
+        func close() async {}
+    }
+
+    @Test func theOtherSightingsOfARefusedCustomerGoAsideTogether() async throws {
+        let s = try Scratch()
+        let uploads = (1...40).map { n -> SightingUpload in
+            var u = SpoolTests().upload(n)
+            if n % 4 == 0 { u.customerID = "ghost" }
+            return u
+        }
+        #expect(try s.spool.append(uploads) == 40)
+        let receiver = UnknownCustomer()
+        let shipper = Shipper(
+            spool: s.spool, makeDelivery: { receiver }, batch: 40, maxBackoff: 0.1, metrics: SensorMetrics(), logger: Logger(label: "test"))
+        let task = Task { try await shipper.run() }
+        for _ in 0..<100 where try s.spool.depth().count > 0 { try await Task.sleep(nanoseconds: 20_000_000) }
+        task.cancel()
+        _ = try? await task.value
+        #expect(try s.spool.depth().setAside == 10)
+        #expect(receiver.lock.withLock { receiver.calls } == 2)  // one refusal, one delivery
+        #expect(receiver.lock.withLock { receiver.delivered.count } == 30)
+    }
+
+    @Test func aSpoolOfTheFirstSchemaIsUpgraded() throws {
+        let s = try Scratch()
+        let old = s.path + "/old.sqlite"
+        let schema = """
+            CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+            INSERT INTO grdb_migrations VALUES ('spool-1');
+            CREATE TABLE sighting (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, value TEXT NOT NULL, customer TEXT NOT NULL,
+              sensor TEXT NOT NULL, time INTEGER NOT NULL, evidence TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,
+              "offset" INTEGER NOT NULL, observed TEXT NOT NULL, spooled REAL NOT NULL,
+              UNIQUE (kind, value, customer, sensor, evidence, key, time));
+            CREATE TABLE log_position (path TEXT PRIMARY KEY, device INTEGER NOT NULL, inode INTEGER NOT NULL,
+              "offset" INTEGER NOT NULL, lines INTEGER NOT NULL);
+            CREATE TABLE scanned_file (path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL,
+              scanned REAL NOT NULL, summary TEXT NOT NULL);
+            INSERT INTO log_position VALUES ('/var/log/mail.log', 1, 2, 300, 4);
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.executescript(sys.argv[2]); db.commit()", old, schema]
+        try python.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+        let spool = try Spool(path: old)
+        #expect(try spool.logPosition("/var/log/mail.log") == Spool.LogPosition(device: 1, inode: 2, offset: 300, lines: 4))
+        #expect(try spool.append([SpoolTests().upload(1)], log: ("/var/log/mail.log", .init(device: 1, inode: 2, offset: 400, lines: 5))) == 1)
+        #expect(try spool.depth().setAside == 0)
+    }
+
     @Test func aSightingTheReceiverWouldRefuseIsSetAsideWhenSpooled() throws {
         let s = try Scratch()
         var long = SpoolTests().upload(1)
@@ -265,6 +364,9 @@ func mailLine(_ n: Int) -> String {
         var control = SpoolTests().upload(2)
         control.key = "tcp 1.2.3.4:5 -> 6.7.8.9:80\u{0}"
         #expect(try s.spool.append([long, control, SpoolTests().upload(3)]) == 1)
+        #expect(try s.spool.depth().setAside == 2)
+        // Kept as evidence, never queued for shipping again.
+        #expect(try s.spool.requeueRejected() == 0)
         #expect(try s.spool.depth().setAside == 2)
     }
 }
