@@ -48,11 +48,7 @@ package enum GenevaAPI {
         let received = Counter(label: "geneva_sightings_received_total")
         let stored = Counter(label: "geneva_sightings_stored_total")
         let rejected = Counter(label: "geneva_upload_batches_rejected_total")
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: settings.metricsText())))
-        }
+        router.get("/metrics") { _, _ in metrics(settings.metricsText()) }
         let correlation = CorrelationScheduler(store: store)
         router.get("/healthz") { _, _ in
             try await blocking { _ = try store.hasSightings() }
@@ -161,7 +157,12 @@ package enum GenevaAPI {
         return window
     }
 
-    static func json(_ value: JSONValue) -> Response {
+    /// `/metrics`: Prometheus' text format (also the sensor's).
+    package static func metrics(_ text: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    package static func json(_ value: JSONValue) -> Response {
         Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(string: value.serialized(pretty: true) + "\n")))

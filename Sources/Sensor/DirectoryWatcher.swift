@@ -96,11 +96,7 @@ package final class DirectoryWatcher {
                 uploads.append(SightingUpload(o, m, customer: customer, sensor: sensor, source: path))
             }
             var line = "\(path): \(summary.records) \(summary.recordNoun), \(summary.observables) observables, \(uploads.count) sightings"
-            if !summary.anomalies.isEmpty {
-                let names = summary.anomalies.counts.keys.sorted()
-                let parts: [String] = names.map { name in "\(name) \(summary.anomalies.counts[name] ?? 0)" }
-                line += "; anomalies: " + parts.joined(separator: ", ")
-            }
+            if !summary.anomalies.isEmpty { line += "; anomalies: " + formatCounts(summary.anomalies.counts) }
             try spool.append(uploads, scanned: (file, line))
             filesScanned += 1
             if summary.kind == InputKind.pcap { packets += Int64(summary.records) }

@@ -151,6 +151,12 @@ package final class Sensor: Sendable {
         var failures = 0
         var reopenDelay = 1000
         logger.info("capture on \(name): started (link type \(opened.linkType))")
+        func collect(_ o: Observable, _ indicators: IndicatorSet) {
+            for m in indicators.matches(o) {
+                let upload = SightingUpload(o, m, customer: settings.customer, sensor: settings.sensor, source: source)
+                if seen.insert(upload).inserted { pending.append(upload) }
+            }
+        }
         func flush() throws {
             let added = try spool.append(pending)
             metrics.source(
@@ -182,12 +188,7 @@ package final class Sensor: Sendable {
                 decoder.replacePayload(snapshot.payload)
                 generation = snapshot.generation
             }
-            let emit: (Observable) -> Void = { o in
-                for m in snapshot.indicators.matches(o) {
-                    let upload = SightingUpload(o, m, customer: self.settings.customer, sensor: self.settings.sensor, source: source)
-                    if seen.insert(upload).inserted { pending.append(upload) }
-                }
-            }
+            let emit: (Observable) -> Void = { collect($0, snapshot.indicators) }
             do {
                 _ = try handle.dispatch(waitMilliseconds: settings.capture.timeoutMilliseconds) { packet in
                     packetNumber += 1
@@ -208,11 +209,8 @@ package final class Sensor: Sendable {
             if pending.count >= 1024 || Date().timeIntervalSince(lastFlush) >= 1 { try flush() }
         }
         // Streams still open are finished, as at the end of a file.
-        try decoder.finishStreams { o in
-            for m in intel.current.indicators.matches(o) {
-                pending.append(SightingUpload(o, m, customer: settings.customer, sensor: settings.sensor, source: source))
-            }
-        }
+        let last = intel.current.indicators
+        try decoder.finishStreams { collect($0, last) }
         try flush()
         if failures > 0 { logger.error("capture on \(name): \(failures) packets could not be decoded") }
         logger.info("capture on \(name): stopped after \(decoder.recordCount) packets")

@@ -243,8 +243,11 @@ package final class Spool: Sendable {
         }
     }
 
+    /// The columns `sighting` and `rejected` share.
+    private static let sightingColumns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
+
     private static func setAside(_ db: Database, ids: [Int64], reason: String) throws {
-        let columns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
+        let columns = sightingColumns
         for id in ids {
             try db.execute(
                 sql: "INSERT OR IGNORE INTO rejected (\(columns), reason, rejected_at, retry) SELECT \(columns), ?, ?, 1 FROM sighting WHERE id = ?",
@@ -258,7 +261,7 @@ package final class Spool: Sendable {
     /// that break the upload rules stay where they are.
     @discardableResult
     package func requeueRejected() throws -> Int {
-        let columns = "kind, value, customer, sensor, time, evidence, key, source, \"offset\", observed, spooled"
+        let columns = Self.sightingColumns
         do {
             return try queue.write { db in
                 try db.execute(sql: "INSERT OR IGNORE INTO sighting (\(columns)) SELECT \(columns) FROM rejected WHERE retry = 1 ORDER BY id")

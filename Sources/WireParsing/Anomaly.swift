@@ -16,6 +16,12 @@ package struct Anomaly: Hashable, Sendable, CustomStringConvertible {
 
 /// Counts anomalies by name. Cheap to merge; printed as a summary at the end
 /// of a scan.
+/// Counts by name, most first (`name=N, …`), as messages print anomalies and skips.
+package func formatCounts(_ counts: [String: Int]) -> String {
+    counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+}
+
 package struct AnomalyCounts: Sendable, Equatable {
     package private(set) var counts: [String: Int] = [:]
 

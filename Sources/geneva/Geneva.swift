@@ -82,11 +82,6 @@ func fail(_ message: String, code: Int32 = 1) -> ExitCode {
     return ExitCode(code)
 }
 
-func formatCounts(_ counts: [String: Int]) -> String {
-    counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
-        .map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
-}
-
 /// Runs `body` for each file; a file whose error is reported does not stop
 /// the others, and the command exits non-zero at the end if any failed.
 /// Errors are printed as their one-line description, prefixed with the file

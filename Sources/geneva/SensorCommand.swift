@@ -1,3 +1,4 @@
+import API
 import ArgumentParser
 import Configuration
 import Foundation
@@ -80,24 +81,18 @@ struct SensorCommand: AsyncParsableCommand {
 
     /// `/metrics` (Prometheus) and `/healthz` of the sensor.
     static func metricsServer(_ listen: String, sensor: Sensor, registry: PrometheusCollectorRegistry) throws -> any Service {
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let (host, port) = hostAndPort(listen) else {
             throw SensorError("metrics.listen \(listen.prefix(60).debugDescription): not host:port")
         }
-        let host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         let router = Router()
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: registry.emitToString())))
-        }
+        router.get("/metrics") { _, _ in GenevaAPI.metrics(registry.emitToString()) }
         router.get("/healthz") { _, _ in
             let depth = try? sensor.spool.depth()
             let intel = sensor.intel.current
-            let body = JSONValue.object([
+            return GenevaAPI.json(.object([
                 ("status", .string("ok")), ("intel_generation", .int(intel.generation)), ("indicators", .int(intel.indicators.count)),
                 ("spool_depth", .int(depth?.count ?? -1)), ("set_aside", .int(depth?.setAside ?? -1)),
-            ]).serialized()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+            ]))
         }
         return Application(
             router: router, configuration: .init(address: .hostname(host, port: port), serverName: "geneva-sensor"),

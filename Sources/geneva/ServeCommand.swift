@@ -53,10 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if tokens.isEmpty { warn("no tokens configured: every /v1 request will be refused (401)") }
         let address = listen ?? settings.string(forKey: "listen") ?? "127.0.0.1:8080"
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
-            throw fail("--listen \(address.prefix(60).debugDescription): not host:port")
-        }
-        let host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard let (host, port) = hostAndPort(address) else { throw fail("--listen \(address.prefix(60).debugDescription): not host:port") }
         let location = store.explicitLocation ?? settings.string(forKey: "database_url", isSecret: true) ?? settings.string(forKey: "db")
             ?? "./geneva.sqlite"
         let opened: any GenevaStore
@@ -75,6 +72,14 @@ struct ServeCommand: AsyncParsableCommand {
             })
         try await app.runService()
     }
+}
+
+/// `HOST:PORT` (an IPv6 host in brackets) of a listen setting; port 0 picks a free one.
+func hostAndPort(_ address: String) -> (host: String, port: Int)? {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+        return nil
+    }
+    return (String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
 }
 
 /// `geneva hash-token`: the digest of a token (read from stdin) as the
