@@ -63,7 +63,7 @@ enum PostfixParser {
             if ByteText.equals(command, "qmgr"), ByteText.hasPrefix(rest, "from=<"), ByteText.find(">, size=", in: rest) != nil,
                 let sender = ByteText.angleValues(after: "from=<", in: rest).first
             {
-                e.postfix.queuedSender = sender
+                e.postfix.queuedSender = sender.startIndex..<sender.endIndex
                 e.postfix.queued = true
             }
 
@@ -351,11 +351,13 @@ enum SendmailParser {
 }
 
 /// What a Postfix line contributes to pflogsumm-style totals.
-struct PostfixFacts {
+struct PostfixFacts: Sendable {
     enum Status { case sent, deferred, bounced }
     var received = false
     var queued = false
-    var queuedSender: ArraySlice<UInt8> = []
+    /// Indices of the sender in the line's buffer (no reference, so a
+    /// parsed line can wait in a batch and cross threads).
+    var queuedSender: Range<Int> = 0..<0
     var status: Status?
     var rejected = false
 }
@@ -380,14 +382,14 @@ package struct PostfixCounts: Sendable {
 
     /// Queue ids received and not yet counted for their sender (pflogsumm
     /// counts a sender once per received message, "to avoid counting forwards").
-    private var awaitingSender = Set<MessageAssembler.QueueKey>()
-    private var sized = Set<MessageAssembler.QueueKey>()
+    private var awaitingSender = QueueTable<Void>()
+    private var sized = QueueTable<Void>()
 
-    mutating func add(_ facts: PostfixFacts, queueID: MessageAssembler.QueueKey, messageKey: String) {
+    mutating func add(_ facts: PostfixFacts, sender queuedSender: ArraySlice<UInt8>, queueID: MessageAssembler.QueueKey, messageKey: String) {
         if facts.received {
             received += 1
-            awaitingSender.insert(queueID)
-            if awaitingSender.count > 2 * MessageAssembler.maxOpenMessages { awaitingSender.removeAll(keepingCapacity: true) }
+            awaitingSender.insert(queueID, ())
+            if awaitingSender.count > 2 * MessageAssembler.maxOpenMessages { awaitingSender.removeAll() }
         }
         if facts.rejected { rejected += 1 }
         switch facts.status {
@@ -400,10 +402,10 @@ package struct PostfixCounts: Sendable {
         }
         // pflogsumm never counts a queue id's `from=, size=` twice, even when
         // the id is reused for another message later ("avoid double-counting").
-        if facts.queued, sized.insert(queueID).inserted, awaitingSender.remove(queueID) != nil {
-            if sized.count > 2 * MessageAssembler.maxOpenMessages { sized.removeAll(keepingCapacity: true) }
+        if facts.queued, sized.insert(queueID, ()), awaitingSender.remove(queueID) != nil {
+            if sized.count > 2 * MessageAssembler.maxOpenMessages { sized.removeAll() }
             // pflogsumm lower-cases the domain part only.
-            var bytes = Array(facts.queuedSender)
+            var bytes = Array(queuedSender)
             if let at = bytes.firstIndex(of: UInt8(ascii: "@")) {
                 for i in at..<bytes.count where bytes[i] >= 0x41 && bytes[i] <= 0x5A { bytes[i] |= 0x20 }
             }

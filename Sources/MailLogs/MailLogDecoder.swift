@@ -10,13 +10,25 @@ import WireParsing
 /// are counted and skipped. Events are assembled into messages by queue id
 /// (``MessageAssembler``); each observable carries its message key and line
 /// number. Nothing but the client address, sender and recipients is kept.
+///
+/// Each line goes through two steps: ``MailLineParser`` reads it on its own
+/// (no state but a cache), into a ``ParsedLines`` batch; ``apply(_:base:_:)``
+/// then takes the batch in line order through everything that depends on
+/// earlier lines (line numbers, messages, totals, Exchange's `#Fields:`
+/// header). ``feed(_:_:)`` does both in turn; a file scan may parse the
+/// next batch on another thread while this one is applied, with the same
+/// result (``frame(_:_:)`` gives it the batches).
 package struct MailLogDecoder: Sendable {
     /// Longest line parsed. Syslog daemons cut at 8 KiB by default and
     /// Postfix's own lines stay under 2 KiB; beyond 16 KiB it is not a log line.
     package static let maxLineLength = 16_384
 
     package let source: String
-    package var clock: LogClock
+    /// The parser's clock (the sensor moves its reference as days pass).
+    package var clock: LogClock {
+        get { parser.clock }
+        set { parser.clock = newValue }
+    }
     package private(set) var anomalies = AnomalyCounts()
     package private(set) var lineCount = 0
     /// Lines recognised as Postfix, Exim, Sendmail or Exchange.
@@ -26,11 +38,11 @@ package struct MailLogDecoder: Sendable {
     package private(set) var observableCount = 0
     package private(set) var firstTime: Timestamp?
     package private(set) var lastTime: Timestamp?
-    package private(set) var bytesConsumed: Int64 = 0
 
-    private var pending: [UInt8] = []
-    private var discarding = false
-    private var event = MailEvent()
+    /// A copy of the line parser, for a thread that parses batches ahead.
+    package private(set) var parser: MailLineParser
+    private var framer = LineFramer()
+    private var batch = ParsedLines()
     private var exchange = ExchangeParser()
     private var exchangeValues: [String] = []
     package private(set) var assembler = MessageAssembler()
@@ -43,11 +55,10 @@ package struct MailLogDecoder: Sendable {
     private var counts: [PostfixCounts] = []
     private var countsIndex = -1
     private var lastSyslogName: [UInt8] = []
-    private var stampCache = StampCache()
 
     package init(source: String, clock: LogClock) {
         self.source = source
-        self.clock = clock
+        self.parser = MailLineParser(clock: clock)
     }
 
     /// Feeds the next chunk; `emit` receives observables in line order.
@@ -61,142 +72,104 @@ package struct MailLogDecoder: Sendable {
     package mutating func feed(
         _ chunk: ArraySlice<UInt8>, wanted: (Evidence, ArraySlice<UInt8>) -> Bool, _ emit: (Observable) throws -> Void
     ) rethrows {
-        bytesConsumed += Int64(chunk.count)
-        var start = chunk.startIndex
-        while let newline = ByteText.firstNewline(in: chunk, from: start) {
-            if discarding {
-                discarding = false
-                pending.removeAll(keepingCapacity: true)
-            } else if pending.isEmpty {
-                if newline - start > MailLogDecoder.maxLineLength { tooLong() } else { try line(chunk[start..<newline], wanted, emit) }
-            } else {
-                pending.append(contentsOf: chunk[start..<newline])
-                let joined = pending
-                pending.removeAll(keepingCapacity: true)
-                if joined.count > MailLogDecoder.maxLineLength {
-                    tooLong()
-                } else {
-                    try line(joined[...], wanted, emit)
-                }
-            }
-            start = newline + 1
+        var scratch = batch
+        batch = ParsedLines()
+        var framer = self.framer
+        self.framer = LineFramer()
+        defer {
+            batch = scratch
+            self.framer = framer
         }
-        if !discarding {
-            pending.append(contentsOf: chunk[start...])
-            if pending.count > MailLogDecoder.maxLineLength {
-                tooLong()
-                discarding = true
-                pending.removeAll(keepingCapacity: true)
+        try framer.frame(chunk) { region in
+            scratch.removeAll()
+            switch region {
+            case .lines(let lines):
+                parser.parseLines(lines, into: &scratch, wanted: wanted)
+                try apply(scratch, base: lines, emit)
+            case .joined(let line):
+                parser.parseLine(line[...], origin: 0, into: &scratch, wanted: wanted)
+                try apply(scratch, base: line[...], emit)
+            case .tooLong:
+                try apply(ParsedLines.tooLong, base: [], emit)
             }
         }
     }
 
     /// End of input: a last line without a newline is still a line.
     package mutating func finish(_ emit: (Observable) throws -> Void) rethrows {
-        if !pending.isEmpty, !discarding {
-            let last = pending
-            pending = []
-            if last.count > MailLogDecoder.maxLineLength { tooLong() } else { try line(last[...], { _, _ in true }, emit) }
-        }
-        pending = []
-        discarding = false
+        if let last = framer.finish() { try applyLast(last, emit) }
     }
 
-    private mutating func tooLong() {
-        lineCount += 1
-        anomalies.record(Anomaly("maillog.line_too_long"))
+    /// The last line of the input, without a newline (``LineFramer/finish()``).
+    package mutating func applyLast(_ last: [UInt8], _ emit: (Observable) throws -> Void) rethrows {
+        var one = ParsedLines()
+        parser.parseLine(last[...], origin: 0, into: &one, wanted: { _, _ in true })
+        try apply(one, base: last[...], emit)
     }
 
-    private mutating func line(
-        _ raw: ArraySlice<UInt8>, _ wanted: (Evidence, ArraySlice<UInt8>) -> Bool, _ emit: (Observable) throws -> Void
+    /// Takes a parsed batch through everything that depends on earlier
+    /// lines, in line order. `base` is the buffer the lines were parsed from
+    /// (their ranges index it).
+    package mutating func apply(_ parsed: ParsedLines, base: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void) rethrows {
+        for i in parsed.lines.indices { try apply(parsed.lines[i], values: parsed.values, base: base, emit) }
+    }
+
+    @inline(__always)
+    private mutating func apply(
+        _ line: ParsedLine, values: [ParsedLines.Value], base: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void
     ) rethrows {
         lineCount += 1
-        var text = raw
-        if text.last == 0x0D { text = text.dropLast() }
-        guard let first = text.first else { return }
-        if first == UInt8(ascii: "#") {
-            if ByteText.hasPrefix(text, "#Fields:") { exchange.header(text) }
-            return  // comments (fail2ban's failJSON, Exchange's #Software) are not log lines
-        }
-        if ByteText.containsNUL(text) {
-            anomalies.record(Anomaly("maillog.binary_line"))
+        func bytes(_ span: Span) -> ArraySlice<UInt8> { span.bytes(in: base) }
+        var exchangeExtra: [(Evidence, String)] = []
+        var queueID = bytes(line.queueID)
+        switch line.kind {
+        case .ignored:
             return
-        }
-        event.reset()
-        var time: Timestamp
-        var program: ArraySlice<UInt8> = []
-        // Built only when a line without a queue id yields an observable.
-        var sessionProgram: ArraySlice<UInt8> = []
-        var sessionPID: ArraySlice<UInt8> = []
-        var sessionKey = ""
-        let startsWithDigit = first >= 0x30 && first <= 0x39
-        if startsWithDigit, text.count > 19, text[text.startIndex + 4] == 0x2D, let (t, end) = clock.iso(text), end < text.endIndex, text[end] == 0x2C {
-            // Exchange: `2024-01-25T15:16:09.843Z,10.0.0.1,…`
-            guard exchange.parse(text, values: &exchangeValues) else {
+        case .fieldsHeader:
+            exchange.header(bytes(line.text))
+            return
+        case .anomaly(let problem):
+            anomalies.record(problem.anomaly)
+            return
+        case .otherProgram:
+            otherProgramLines += 1  // dovecot, opendkim, amavis…: not mail-server lines, not damage
+            return
+        case .exchange:
+            guard exchange.parse(bytes(line.text), values: &exchangeValues) else {
                 anomalies.record(Anomaly("maillog.exchange_bad_row"))
                 return
             }
-            time = t
-            fillExchange()
-        } else if startsWithDigit, text.count > 19, text[text.startIndex + 10] == 0x20, let (t, end) = clock.iso(text), end < text.endIndex, text[end] == 0x20 {
-            time = t
-            EximParser.parse(text[(end + 1)...], into: &event)
-            program = Array("exim".utf8)[...]
-            sessionKey = "exim"
-        } else if let syslog = SyslogLine(text, clock: clock, cache: &stampCache) {
-            time = syslog.time
-            program = syslog.program
-            if ByteText.find("postfix", in: syslog.program) != nil {
-                PostfixParser.parse(syslog.program, syslog.message, into: &event)
-            } else if ByteText.hasPrefix(syslog.program, "exim") {
-                // Exim via syslog may repeat its own stamp inside the message.
-                var message = syslog.message
-                if let (_, end) = clock.iso(message), end < message.endIndex, message[end] == 0x20 { message = message[(end + 1)...] }
-                EximParser.parse(message, into: &event)
-            } else if ByteText.hasPrefix(syslog.program, "sendmail") || ByteText.hasPrefix(syslog.program, "sm-") {
-                SendmailParser.parse(syslog.message, into: &event)
-            } else {
-                otherProgramLines += 1  // dovecot, opendkim, amavis…: not mail-server lines, not damage
-                return
-            }
-            if event.queueID.isEmpty {
-                sessionProgram = syslog.program
-                sessionPID = syslog.pid
-            }
-        } else if let eximStart = ByteText.find("exim", in: text), let colon = ByteText.find("]: ", in: text, from: eximStart),
-            let (t, end) = clock.iso(text[(colon + 3)...]), end < text.endIndex, text[end] == 0x20
-        {
-            // `host exim[pid]: 2021-07-17 23:20:49 …`: syslog without its own stamp.
-            time = t
-            EximParser.parse(text[(end + 1)...], into: &event)
-            program = Array("exim".utf8)[...]
-            sessionKey = "exim"
-        } else {
-            anomalies.record(Anomaly("maillog.unparsed_line"))
-            return
+            (exchangeExtra, queueID) = exchangeFields()
+        case .syslog, .exim:
+            break
         }
         mailLines += 1
+        let time = line.time
         if firstTime == nil || time < firstTime! { firstTime = time }
         if lastTime == nil || time > lastTime! { lastTime = time }
 
         var generation = 0
-        if !event.queueID.isEmpty {
-            generation = assembler.note(queueID: event.queueID, time: time, opens: event.opens, closes: event.closes)
+        if !queueID.isEmpty {
+            generation = assembler.note(queueID: queueID, time: time, opens: line.opens, closes: line.closes)
         }
         // The key string is built only for lines that yield something.
-        let queueID = event.queueID
         func messageKey() -> String {
             guard !queueID.isEmpty else {
-                if sessionProgram.isEmpty { return sessionKey }
-                var key = sessionProgram
-                if !sessionPID.isEmpty { key += [UInt8(ascii: "[")] + sessionPID + [UInt8(ascii: "]")] }
-                return ByteText.string(key)
+                switch line.kind {
+                case .exim: return "exim"
+                case .syslog:
+                    var key = bytes(line.program)
+                    if !line.pid.isEmpty { key += [UInt8(ascii: "[")] + bytes(line.pid) + [UInt8(ascii: "]")] }
+                    return ByteText.string(key)
+                default: return ""
+                }
             }
-            let base = ByteText.string(queueID)
-            return generation <= 1 ? base : base + "#\(generation)"
+            let text = ByteText.string(queueID)
+            return generation <= 1 ? text : text + "#\(generation)"
         }
-        let postfixFacts = event.postfix
-        if postfixFacts.received || postfixFacts.queued || postfixFacts.rejected || postfixFacts.status != nil {
+        let facts = line.postfix
+        if line.kind == .syslog, facts.received || facts.queued || facts.rejected || facts.status != nil {
+            let program = bytes(line.program)
             let syslogName = program.prefix(while: { $0 != UInt8(ascii: "/") })
             if ByteText.find("postfix", in: syslogName) != nil {
                 if countsIndex < 0 || !lastSyslogName.elementsEqual(syslogName) {
@@ -211,48 +184,24 @@ package struct MailLogDecoder: Sendable {
                     }
                 }
                 counts[countsIndex].add(
-                    postfixFacts, queueID: MessageAssembler.QueueKey(queueID), messageKey: postfixFacts.status == .deferred ? messageKey() : "")
+                    facts, sender: bytes(line.queuedSender), queueID: MessageAssembler.QueueKey(queueID),
+                    messageKey: facts.status == .deferred ? messageKey() : "")
             }
         }
-        let hasExchangeValues = !(exchangeExtra?.isEmpty ?? true)
-        guard !event.clients.isEmpty || !event.senders.isEmpty || !event.recipients.isEmpty || hasExchangeValues else {
-            exchangeExtra = nil
-            return
-        }
+        observableCount += Int(line.observables) + exchangeExtra.count
+        guard !line.values.isEmpty || !exchangeExtra.isEmpty else { return }
         let offset = Int64(lineCount)
-        var key: String? = nil
-        for client in event.clients {
-            observableCount += 1
-            guard wanted(.maillogClient, client) else { continue }
-            if key == nil { key = messageKey() }
-            try emit(Observable(time: time, evidence: .maillogClient, value: ByteText.string(client), key: key!, offset: offset))
+        let key = messageKey()
+        for value in values[Int(line.values.start)..<Int(line.values.start + line.values.count)] {
+            try emit(Observable(time: time, evidence: value.evidence, value: ByteText.string(bytes(value.span)), key: key, offset: offset))
         }
-        for sender in event.senders where sender.contains(UInt8(ascii: "@")) {
-            observableCount += 1
-            guard wanted(.maillogSender, sender) else { continue }
-            if key == nil { key = messageKey() }
-            try emit(Observable(time: time, evidence: .maillogSender, value: ByteText.string(sender), key: key!, offset: offset))
-        }
-        for recipient in event.recipients where recipient.contains(UInt8(ascii: "@")) {
-            observableCount += 1
-            guard wanted(.maillogRecipient, recipient) else { continue }
-            if key == nil { key = messageKey() }
-            try emit(Observable(time: time, evidence: .maillogRecipient, value: ByteText.string(recipient), key: key!, offset: offset))
-        }
-        if let extra = exchangeExtra {
-            for (evidence, value) in extra {
-                observableCount += 1
-                if key == nil { key = messageKey() }
-                try emit(Observable(time: time, evidence: evidence, value: value, key: key!, offset: offset))
-            }
-            exchangeExtra = nil
+        for (evidence, value) in exchangeExtra {
+            try emit(Observable(time: time, evidence: evidence, value: value, key: key, offset: offset))
         }
     }
 
-    /// Exchange values are `String`s already (CSV fields), kept aside here.
-    private var exchangeExtra: [(Evidence, String)]?
-
-    private mutating func fillExchange() {
+    /// An Exchange row's values (`String`s already: CSV fields) and its message id.
+    private func exchangeFields() -> ([(Evidence, String)], ArraySlice<UInt8>) {
         var out: [(Evidence, String)] = []
         var seen = Set<String>()
         for name in ["client-ip", "original-client-ip"] {
@@ -270,10 +219,304 @@ package struct MailLogDecoder: Sendable {
                 if seen.insert("r" + part.lowercased()).inserted { out.append((.maillogRecipient, String(part))) }
             }
         }
-        exchangeExtra = out
-        if let id = exchange.field("message-id", in: exchangeValues) {
-            event.queueID = Array(id.utf8)[...]
+        let id = exchange.field("message-id", in: exchangeValues).map { Array($0.utf8)[...] } ?? []
+        return (out, id)
+    }
+}
+
+/// Cuts a stream of chunks into runs of complete lines, keeping a partial
+/// last line until its newline arrives.
+package struct LineFramer: Sendable {
+    private var pending: [UInt8] = []
+    private var discarding = false
+
+    package init() {}
+
+    /// What ``frame(_:_:)`` hands on, in input order.
+    package enum Framed {
+        /// Complete lines, each ended by a newline (the last one included).
+        case lines(ArraySlice<UInt8>)
+        /// One line that straddled chunks, joined (no newline).
+        case joined([UInt8])
+        /// A line longer than ``MailLogDecoder/maxLineLength`` began: count it (once) and skip it.
+        case tooLong
+    }
+
+    package mutating func frame(_ chunk: ArraySlice<UInt8>, _ body: (Framed) throws -> Void) rethrows {
+        var start = chunk.startIndex
+        if !pending.isEmpty || discarding, let newline = ByteText.firstNewline(in: chunk, from: start) {
+            if discarding {
+                discarding = false
+            } else {
+                pending.append(contentsOf: chunk[start..<newline])
+                try body(.joined(pending))
+            }
+            pending.removeAll(keepingCapacity: true)
+            start = newline + 1
         }
+        guard !discarding else { return }
+        var end = chunk.endIndex
+        while end > start, chunk[end - 1] != 0x0A { end -= 1 }
+        if end > start, pending.isEmpty { try body(.lines(chunk[start..<end])) }
+        pending.append(contentsOf: chunk[end...])
+        if pending.count > MailLogDecoder.maxLineLength {
+            try body(.tooLong)
+            discarding = true
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// End of input: the last line if it had no newline.
+    package mutating func finish() -> [UInt8]? {
+        defer {
+            pending = []
+            discarding = false
+        }
+        return pending.isEmpty || discarding ? nil : pending
+    }
+}
+
+/// Lines parsed, waiting to be applied in order (``MailLogDecoder/apply(_:base:_:)``).
+/// Everything is an index range into the buffer the lines came from: a batch
+/// holds no reference, so it costs no reference counting and may be handed
+/// from a parsing thread to the applying one.
+package struct ParsedLines: Sendable {
+    package struct Value: Sendable {
+        var evidence: Evidence
+        var span: Span
+    }
+
+    var lines: [ParsedLine] = []
+    /// The values that passed `wanted`, in line order.
+    var values: [Value] = []
+
+    package init() {}
+
+    package var count: Int { lines.count }
+
+    package mutating func removeAll() {
+        lines.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
+
+    /// The batch of one line too long to parse.
+    package static let tooLong: ParsedLines = {
+        var b = ParsedLines()
+        b.lines.append(ParsedLine(kind: .anomaly(.tooLong)))
+        return b
+    }()
+}
+
+/// Where a value lies in a parsed batch's buffer: offsets from the buffer's
+/// start index (8 bytes instead of a 16-byte `Range`, a 48-byte `ArraySlice`).
+struct Span: Sendable {
+    var start: UInt32 = 0
+    var count: UInt32 = 0
+
+    /// `slice` as a span of the buffer starting at `origin` (batches are at
+    /// most a chunk, far below 4 GiB).
+    init(_ slice: ArraySlice<UInt8>, origin: Int) {
+        guard !slice.isEmpty else { return }
+        start = UInt32(slice.startIndex - origin)
+        count = UInt32(slice.count)
+    }
+
+    init(_ range: Range<Int>, origin: Int) {
+        guard !range.isEmpty else { return }
+        start = UInt32(range.lowerBound - origin)
+        count = UInt32(range.count)
+    }
+
+    init(start: Int, count: Int) {
+        self.start = UInt32(start)
+        self.count = UInt32(count)
+    }
+
+    init() {}
+
+    var isEmpty: Bool { count == 0 }
+
+    /// The bytes of `base` it names (empty spans are empty, wherever `base` starts).
+    func bytes(in base: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        guard count > 0 else { return [] }
+        let from = base.startIndex + Int(start)
+        return base[from..<(from + Int(count))]
+    }
+}
+
+/// What one line says, as far as it can be told from the line alone.
+/// Kept small (it is copied into and out of every batch).
+struct ParsedLine: Sendable {
+    enum Problem: UInt8, Sendable {
+        case tooLong, binary, unparsed
+
+        var anomaly: Anomaly {
+            switch self {
+            case .tooLong: Anomaly("maillog.line_too_long")
+            case .binary: Anomaly("maillog.binary_line")
+            case .unparsed: Anomaly("maillog.unparsed_line")
+            }
+        }
+    }
+
+    enum Kind: Sendable, Equatable {
+        /// Empty lines and `#` comments (fail2ban's failJSON, Exchange's `#Software`).
+        case ignored
+        /// Exchange's `#Fields:`: read when applied, since it changes how later rows read.
+        case fieldsHeader
+        case anomaly(Problem)
+        /// A syslog line of another program.
+        case otherProgram
+        /// Postfix, Sendmail or Exim through syslog.
+        case syslog
+        /// Exim's own mainlog (or syslog without a stamp of its own).
+        case exim
+        /// An Exchange row: its CSV fields are read when applied (they depend on `#Fields:`).
+        case exchange
+    }
+
+    var kind: Kind
+    var opens = false
+    var closes = false
+    var received = false
+    var queued = false
+    var rejected = false
+    var status: PostfixFacts.Status?
+    /// Observables of the line (those `wanted` turned down included).
+    var observables: UInt16 = 0
+    var time = Timestamp(nanoseconds: 0)
+    /// The whole line (Exchange rows and headers).
+    var text = Span()
+    /// Syslog program and pid (`postfix/smtpd`, `1234`).
+    var program = Span()
+    var pid = Span()
+    var queueID = Span()
+    /// qmgr's `from=<…>, size=` sender (pflogsumm's per-sender count).
+    var queuedSender = Span()
+    /// The line's values: indices into ``ParsedLines/values``.
+    var values = Span()
+
+    init(kind: Kind, time: Timestamp = Timestamp(nanoseconds: 0), text: Span = Span()) {
+        self.kind = kind
+        self.time = time
+        self.text = text
+    }
+
+    var postfix: PostfixFacts {
+        var facts = PostfixFacts()
+        facts.received = received
+        facts.queued = queued
+        facts.rejected = rejected
+        facts.status = status
+        return facts
+    }
+}
+
+/// Reads one line at a time, on its own: the part of decoding that needs no
+/// earlier line, so batches of lines may be parsed on several threads.
+package struct MailLineParser: Sendable {
+    package var clock: LogClock
+    private var stampCache = StampCache()
+    private var event = MailEvent()
+
+    package init(clock: LogClock) {
+        self.clock = clock
+    }
+
+    /// Parses every line of `lines` (complete lines, each ended by a newline;
+    /// text after the last newline is taken as a line too).
+    package mutating func parseLines(
+        _ lines: ArraySlice<UInt8>, into out: inout ParsedLines, wanted: (Evidence, ArraySlice<UInt8>) -> Bool
+    ) {
+        var start = lines.startIndex
+        while start < lines.endIndex {
+            let end = ByteText.firstNewline(in: lines, from: start) ?? lines.endIndex
+            parseLine(lines[start..<end], origin: lines.startIndex, into: &out, wanted: wanted)
+            start = end + 1
+        }
+    }
+
+    /// Parses one line (without its newline) and appends exactly one
+    /// ``ParsedLine``, its spans counted from `origin` (the start index of
+    /// the buffer the batch will be applied with).
+    package mutating func parseLine(
+        _ raw: ArraySlice<UInt8>, origin: Int, into out: inout ParsedLines, wanted: (Evidence, ArraySlice<UInt8>) -> Bool
+    ) {
+        guard raw.count <= MailLogDecoder.maxLineLength else {
+            out.lines.append(ParsedLine(kind: .anomaly(.tooLong)))
+            return
+        }
+        var text = raw
+        if text.last == 0x0D { text = text.dropLast() }
+        let whole = Span(text, origin: origin)
+        guard let first = text.first else {
+            out.lines.append(ParsedLine(kind: .ignored))
+            return
+        }
+        if first == UInt8(ascii: "#") {
+            out.lines.append(ParsedLine(kind: ByteText.hasPrefix(text, "#Fields:") ? .fieldsHeader : .ignored, text: whole))
+            return
+        }
+        if ByteText.containsNUL(text) {
+            out.lines.append(ParsedLine(kind: .anomaly(.binary)))
+            return
+        }
+        event.reset()
+        var line: ParsedLine
+        let startsWithDigit = first >= 0x30 && first <= 0x39
+        if startsWithDigit, text.count > 19, text[text.startIndex + 4] == 0x2D, let (t, end) = clock.iso(text), end < text.endIndex, text[end] == 0x2C {
+            // Exchange: `2024-01-25T15:16:09.843Z,10.0.0.1,…`; the row is read when applied.
+            out.lines.append(ParsedLine(kind: .exchange, time: t, text: whole))
+            return
+        } else if startsWithDigit, text.count > 19, text[text.startIndex + 10] == 0x20, let (t, end) = clock.iso(text), end < text.endIndex, text[end] == 0x20 {
+            EximParser.parse(text[(end + 1)...], into: &event)
+            line = ParsedLine(kind: .exim, time: t)
+        } else if let syslog = SyslogLine(text, clock: clock, cache: &stampCache) {
+            if ByteText.find("postfix", in: syslog.program) != nil {
+                PostfixParser.parse(syslog.program, syslog.message, into: &event)
+            } else if ByteText.hasPrefix(syslog.program, "exim") {
+                // Exim via syslog may repeat its own stamp inside the message.
+                var message = syslog.message
+                if let (_, end) = clock.iso(message), end < message.endIndex, message[end] == 0x20 { message = message[(end + 1)...] }
+                EximParser.parse(message, into: &event)
+            } else if ByteText.hasPrefix(syslog.program, "sendmail") || ByteText.hasPrefix(syslog.program, "sm-") {
+                SendmailParser.parse(syslog.message, into: &event)
+            } else {
+                out.lines.append(ParsedLine(kind: .otherProgram))
+                return
+            }
+            line = ParsedLine(kind: .syslog, time: syslog.time)
+            line.program = Span(syslog.program, origin: origin)
+            line.pid = Span(syslog.pid, origin: origin)
+        } else if let eximStart = ByteText.find("exim", in: text), let colon = ByteText.find("]: ", in: text, from: eximStart),
+            let (t, end) = clock.iso(text[(colon + 3)...]), end < text.endIndex, text[end] == 0x20
+        {
+            // `host exim[pid]: 2021-07-17 23:20:49 …`: syslog without its own stamp.
+            EximParser.parse(text[(end + 1)...], into: &event)
+            line = ParsedLine(kind: .exim, time: t)
+        } else {
+            out.lines.append(ParsedLine(kind: .anomaly(.unparsed)))
+            return
+        }
+        line.queueID = Span(event.queueID, origin: origin)
+        line.opens = event.opens
+        line.closes = event.closes
+        let facts = event.postfix
+        line.received = facts.received
+        line.queued = facts.queued
+        line.rejected = facts.rejected
+        line.status = facts.status
+        line.queuedSender = Span(facts.queuedSender, origin: origin)
+        let firstValue = out.values.count
+        func add(_ evidence: Evidence, _ value: ArraySlice<UInt8>) {
+            line.observables &+= 1
+            if wanted(evidence, value) { out.values.append(ParsedLines.Value(evidence: evidence, span: Span(value, origin: origin))) }
+        }
+        for client in event.clients { add(.maillogClient, client) }
+        for sender in event.senders where sender.contains(UInt8(ascii: "@")) { add(.maillogSender, sender) }
+        for recipient in event.recipients where recipient.contains(UInt8(ascii: "@")) { add(.maillogRecipient, recipient) }
+        line.values = Span(start: firstValue, count: out.values.count - firstValue)
+        out.lines.append(line)
     }
 }
 
@@ -310,7 +553,8 @@ package struct MessageAssembler: Sendable {
 
         /// Every word goes through the seeded hasher: queue and message ids come
         /// from the network (Exchange message ids from the sender's header), so a
-        /// pre-mixed word would let an attacker forge colliding keys.
+        /// pre-mixed word would let an attacker forge colliding keys. (The
+        /// tables of this module use ``QueueTable``'s own keyed hash.)
         package func hash(into hasher: inout Hasher) {
             hasher.combine(a)
             hasher.combine(b)
@@ -339,7 +583,7 @@ package struct MessageAssembler: Sendable {
         }
     }
 
-    private var messages: [QueueKey: Message] = [:]
+    private var messages = QueueTable<Message>()
     private var order: [QueueKey] = []
     private var orderStart = 0
     /// Open messages evicted before their end was seen.
@@ -356,8 +600,7 @@ package struct MessageAssembler: Sendable {
     mutating func note(queueID: ArraySlice<UInt8>, time: Timestamp, opens: Bool, closes: Bool) -> Int {
         let id = QueueKey(queueID)
         var message: Message
-        let index = messages.index(forKey: id)
-        if let index, case var known = messages.values[index] {
+        if var known = messages[id] {
             // Seconds first: far-apart hostile stamps must not overflow the subtraction.
             let idle = time.nanoseconds / 1_000_000_000 - known.lastSeen.nanoseconds / 1_000_000_000
             // A new arrival under a used id is a new message; so is an id back
@@ -375,7 +618,7 @@ package struct MessageAssembler: Sendable {
         }
         message.lastSeen = time
         if closes { message.open = false }
-        if let index { messages.values[index] = message } else { messages[id] = message }
+        messages.insert(id, message)
         if messages.count > MessageAssembler.maxOpenMessages { evictOldest() }
         return message.generation
     }
@@ -385,7 +628,7 @@ package struct MessageAssembler: Sendable {
             let id = order[orderStart]
             orderStart += 1
             // Forgetting an ended message loses only its reuse count; an open one is an eviction.
-            if let gone = messages.removeValue(forKey: id), gone.open { evicted += 1 }
+            if let gone = messages.remove(id), gone.open { evicted += 1 }
         }
         if orderStart > 4096, orderStart * 2 > order.count {
             order.removeFirst(orderStart)

@@ -2,6 +2,7 @@ import Foundation
 import Indicators
 import MailLogs
 import PacketDecoding
+import Synchronization
 import TelemetryModel
 import WireParsing
 
@@ -43,15 +44,45 @@ package struct ScanOptions: Sendable {
     package var clock: LogClock
     /// Payload scanning of reassembled TCP streams (captures only); nil = off.
     package var payload: PayloadMatcher?
+    /// Payload scanning compiled when the first capture turns up (a scan of
+    /// mail logs alone does not pay for the automaton); used when `payload` is nil.
+    package var payloadOnDemand: PayloadOnDemand?
+    /// Threads a scan may use: mail-log lines are parsed on a second thread
+    /// while the first assembles messages (``MailLogFeed``); 1 = the calling
+    /// thread alone.
+    package var threads: Int
 
-    package init(clock: LogClock, payload: PayloadMatcher? = nil) {
+    package init(clock: LogClock, payload: PayloadMatcher? = nil, threads: Int = ScanOptions.defaultThreads) {
         self.clock = clock
         self.payload = payload
+        self.threads = threads
     }
+
+    /// The machine's cores, at most two (what the mail-log pipeline can use).
+    package static var defaultThreads: Int { min(2, ProcessInfo.processInfo.activeProcessorCount) }
 
     /// Logs read as of now, in UTC.
     package static var standard: ScanOptions {
         ScanOptions(clock: LogClock(reference: Timestamp(seconds: Int64(Date().timeIntervalSince1970))))
+    }
+}
+
+/// A ``PayloadMatcher`` compiled the first time it is asked for, then shared.
+package final class PayloadOnDemand: Sendable {
+    private let indicators: IndicatorSet
+    private let compiled = Mutex<PayloadMatcher?>(nil)
+
+    package init(_ indicators: IndicatorSet) {
+        self.indicators = indicators
+    }
+
+    package func matcher() throws -> PayloadMatcher {
+        try compiled.withLock { cached in
+            if let cached { return cached }
+            let matcher = try PayloadMatcher(indicators)
+            cached = matcher
+            return matcher
+        }
     }
 }
 
@@ -67,13 +98,13 @@ package enum CaptureScanner {
 
     private enum Decoder {
         case capture(CaptureDecoder)
-        case mail(MailLogDecoder)
+        case mail(MailLogFeed)
     }
 
     /// Every observable of the file at `path`, in file order.
     package static func observables(
         path: String, options: ScanOptions = .standard, chunkSize: Int = chunkSize,
-        wanted: (Evidence, ArraySlice<UInt8>) -> Bool = { _, _ in true },
+        wanted: @escaping @Sendable (Evidence, ArraySlice<UInt8>) -> Bool = { _, _ in true },
         progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, shouldStop: () -> Bool = { false },
         _ emit: (Observable) throws -> Void
     ) throws -> CaptureSummary {
@@ -101,7 +132,7 @@ package enum CaptureScanner {
             if decoder == nil {
                 head.append(contentsOf: chunk)
                 guard head.count >= CaptureScanner.detectionLength else { return }
-                decoder = try detect(head[...], path: path, options: options)
+                decoder = try detect(head[...], path: path, options: options, wanted: wanted)
                 chunk = head[...]
                 head = []
             }
@@ -112,7 +143,7 @@ package enum CaptureScanner {
                 decoder = .capture(d)
             case .mail(var d):
                 decoder = nil
-                try d.feed(chunk, wanted: wanted, emit)
+                try d.feed(chunk, emit)
                 decoder = .mail(d)
             }
         }
@@ -122,15 +153,15 @@ package enum CaptureScanner {
             var atEnd = false
             while !atEnd {
                 if shouldStop() { throw ScanStopped() }
-                let data: Data?
+                let data: [UInt8]
                 do {
-                    data = try handle.read(upToCount: chunkSize)
+                    data = try readChunk(handle.fileDescriptor, count: chunkSize)
                 } catch {
                     throw ScanError(path: path, reason: "read failed: \(error.localizedDescription)")
                 }
                 var chunk: ArraySlice<UInt8>
-                if let data, !data.isEmpty {
-                    chunk = Array(data)[...]
+                if !data.isEmpty {
+                    chunk = data[...]
                     compressedBytes += Int64(chunk.count)
                     progress?(compressedBytes, fileSize)
                 } else {
@@ -163,7 +194,7 @@ package enum CaptureScanner {
                 }
             }
             if decoder == nil, !head.isEmpty {
-                decoder = try detect(head[...], path: path, options: options)
+                decoder = try detect(head[...], path: path, options: options, wanted: wanted)
                 let rest = head
                 head = []
                 try process(rest[...])
@@ -181,8 +212,9 @@ package enum CaptureScanner {
                 return CaptureSummary(
                     source: path, kind: .pcap, records: d.recordCount, bytes: compressedBytes, observables: d.observableCount,
                     firstTime: d.firstTime, lastTime: d.lastTime, anomalies: anomalies)
-            case .mail(var d)?:
-                try d.finish(emit)
+            case .mail(var feed)?:
+                try feed.finish(emit)
+                let d = feed.decoder
                 guard d.mailLines > 0 else {
                     throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log: no Postfix, Exim, Sendmail or Exchange line among \(d.lineCount) lines")
                 }
@@ -198,14 +230,46 @@ package enum CaptureScanner {
         }
     }
 
-    private static func detect(_ first: ArraySlice<UInt8>, path: String, options: ScanOptions) throws -> Decoder {
+    /// Reads up to `count` bytes straight into a new array (no `Data` and
+    /// no second copy); fewer only at the end of the file.
+    private static func readChunk(_ fd: Int32, count: Int) throws(POSIXError) -> [UInt8] {
+        var failure: POSIXError? = nil
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var filled = 0
+            while filled < count {
+                // Invariant: filled < count == buffer.count, so the target lies inside the buffer.
+                let n = read(fd, buffer.baseAddress! + filled, count - filled)
+                if n > 0 {
+                    filled += n
+                } else if n == 0 {
+                    break
+                } else if errno != EINTR {
+                    failure = POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+                    break
+                }
+            }
+            initialized = filled
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    private static func detect(
+        _ first: ArraySlice<UInt8>, path: String, options: ScanOptions, wanted: @escaping @Sendable (Evidence, ArraySlice<UInt8>) -> Bool
+    ) throws -> Decoder {
         if first.count >= 4, CaptureReader.looksLikeCapture(first) {
-            return .capture(CaptureDecoder(source: path, payload: options.payload))
+            let payload: PayloadMatcher?
+            do {
+                payload = try options.payload ?? options.payloadOnDemand?.matcher()
+            } catch {
+                throw ScanError(path: path, reason: "cannot compile the payload matcher: \(error)")
+            }
+            return .capture(CaptureDecoder(source: path, payload: payload))
         }
         if first.prefix(512).contains(0x00) {
             throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log (binary data)")
         }
-        return .mail(MailLogDecoder(source: path, clock: options.clock))
+        return .mail(MailLogFeed(decoder: MailLogDecoder(source: path, clock: options.clock), threads: options.threads, wanted: wanted))
     }
 
     /// Every indicator match in the file at `path`: each observable that
@@ -215,7 +279,7 @@ package enum CaptureScanner {
         progress: ((_ bytesRead: Int64, _ fileSize: Int64) -> Void)? = nil, shouldStop: () -> Bool = { false },
         _ body: (Observable, IndicatorMatch) throws -> Void
     ) throws -> CaptureSummary {
-        try observables(path: path, options: options, wanted: indicators.mayMatch, progress: progress, shouldStop: shouldStop) { observable in
+        try observables(path: path, options: options, wanted: { [indicators] in indicators.mayMatch($0, $1) }, progress: progress, shouldStop: shouldStop) { observable in
             for match in indicators.matches(observable) { try body(observable, match) }
         }
     }

@@ -37,11 +37,8 @@ struct ScanCommand: ParsableCommand {
         }
         if indicators.count == 0 { warn("no intel imported yet: nothing can be sighted (run `geneva intel import` first)") }
         if payload && indicators.count > 0 {
-            do {
-                options.payload = try PayloadMatcher(indicators)
-            } catch {
-                throw fail("cannot compile the payload matcher: \(error)")
-            }
+            // Compiled when the first capture turns up: mail logs do not need it.
+            options.payloadOnDemand = PayloadOnDemand(indicators)
         }
         // Clustered campaigns follow the stored sightings (SPEC §4), also when
         // some file failed: what was stored is correlated.
@@ -122,8 +119,15 @@ struct LogReadingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("UTC offset of log stamps without a zone (RFC 3164 syslog, Exim), e.g. +02:00. Default: +00:00.", valueName: "offset"))
     var logUtcOffset: String?
 
+    @Option(help: ArgumentHelp("Threads a scan may use: a mail log's lines are parsed on a second one. Default: the machine's cores, at most 2.", valueName: "n"))
+    var threads: Int?
+
     func scanOptions() throws -> ScanOptions {
         var options = ScanOptions.standard
+        if let threads {
+            guard (1...64).contains(threads) else { throw fail("--threads \(threads): expected 1 to 64") }
+            options.threads = threads
+        }
         if let text = logReference {
             guard let t = Timestamp(parsing: text) else { throw fail("--log-reference \(text.prefix(40).debugDescription): not a date") }
             options.clock.reference = t
