@@ -149,8 +149,9 @@ package struct MailLogDecoder: Sendable {
         if lastTime == nil || time > lastTime! { lastTime = time }
 
         var generation = 0
+        let queueKey = MessageAssembler.QueueKey(queueID)
         if !queueID.isEmpty {
-            generation = assembler.note(queueID: queueID, time: time, opens: line.opens, closes: line.closes)
+            generation = assembler.note(queueKey, time: time, opens: line.opens, closes: line.closes)
         }
         // The key string is built only for lines that yield something.
         func messageKey() -> String {
@@ -184,7 +185,7 @@ package struct MailLogDecoder: Sendable {
                     }
                 }
                 counts[countsIndex].add(
-                    facts, sender: bytes(line.queuedSender), queueID: MessageAssembler.QueueKey(queueID),
+                    facts, sender: bytes(line.queuedSender), queueID: queueKey,
                     messageKey: facts.status == .deferred ? messageKey() : "")
             }
         }
@@ -565,14 +566,25 @@ package struct MessageAssembler: Sendable {
         package init(_ bytes: ArraySlice<UInt8>) {
             if bytes.count <= 24 {
                 length = UInt8(bytes.count)
-                var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-                bytes.withUnsafeBytes { source in
-                    withUnsafeMutableBytes(of: &words) { target in
-                        // Invariant: source.count <= 24 == target.count.
-                        target.copyMemory(from: source)
+                (a, b, c) = bytes.withUnsafeBufferPointer { buffer in
+                    // Little-endian words of bytes 0..<8, 8..<16, 16..<24, zero-padded
+                    // (the layout a 24-byte copy would give; no call to memmove).
+                    func word(_ at: Int) -> UInt64 {
+                        let left = buffer.count - at
+                        if left >= 8 {
+                            // Invariant: at + 8 <= buffer.count.
+                            return UnsafeRawPointer(buffer.baseAddress! + at).loadUnaligned(as: UInt64.self).littleEndian
+                        }
+                        var w: UInt64 = 0
+                        var i = 0
+                        while i < left {
+                            w |= UInt64(buffer[at + i]) << (8 * i)
+                            i += 1
+                        }
+                        return w
                     }
+                    return (word(0), word(8), word(16))
                 }
-                (a, b, c) = words
             } else {
                 length = 255
                 var h: UInt64 = 0xCBF2_9CE4_8422_2325
@@ -597,30 +609,37 @@ package struct MessageAssembler: Sendable {
 
     /// Notes a line of the message under `queueID`; returns its generation
     /// (1 for the first message under the id, 2 for the next…).
-    mutating func note(queueID: ArraySlice<UInt8>, time: Timestamp, opens: Bool, closes: Bool) -> Int {
-        let id = QueueKey(queueID)
-        var message: Message
-        if var known = messages[id] {
-            // Seconds first: far-apart hostile stamps must not overflow the subtraction.
-            let idle = time.nanoseconds / 1_000_000_000 - known.lastSeen.nanoseconds / 1_000_000_000
-            // A new arrival under a used id is a new message; so is an id back
-            // after a long silence. Late lines after the end (a delivery logged
-            // after `done`) still belong to the message they name.
-            if (opens && (!known.open || idle > 0)) || abs(idle) > MessageAssembler.maxIdleSeconds {
-                known = Message(generation: known.generation + 1, lastSeen: time, open: true)
-                messagesSeen += 1
+    mutating func note(_ id: QueueKey, time: Timestamp, opens: Bool, closes: Bool) -> Int {
+        var generation = 0
+        var started = false
+        let isNew = messages.update(id) { known in
+            var message: Message
+            if var known {
+                // Seconds first: far-apart hostile stamps must not overflow the subtraction.
+                let idle = time.nanoseconds / 1_000_000_000 - known.lastSeen.nanoseconds / 1_000_000_000
+                // A new arrival under a used id is a new message; so is an id back
+                // after a long silence. Late lines after the end (a delivery logged
+                // after `done`) still belong to the message they name.
+                if (opens && (!known.open || idle > 0)) || abs(idle) > MessageAssembler.maxIdleSeconds {
+                    known = Message(generation: known.generation + 1, lastSeen: time, open: true)
+                    started = true
+                }
+                message = known
+            } else {
+                message = Message(generation: 1, lastSeen: time, open: true)
+                started = true
             }
-            message = known
-        } else {
-            message = Message(generation: 1, lastSeen: time, open: true)
-            messagesSeen += 1
-            order.append(id)
+            message.lastSeen = time
+            if closes { message.open = false }
+            generation = message.generation
+            return message
         }
-        message.lastSeen = time
-        if closes { message.open = false }
-        messages.insert(id, message)
-        if messages.count > MessageAssembler.maxOpenMessages { evictOldest() }
-        return message.generation
+        if started { messagesSeen += 1 }
+        if isNew {
+            order.append(id)
+            if messages.count > MessageAssembler.maxOpenMessages { evictOldest() }
+        }
+        return generation
     }
 
     private mutating func evictOldest() {

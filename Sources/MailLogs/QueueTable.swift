@@ -77,6 +77,24 @@ struct QueueTable<Value> {
         return true
     }
 
+    /// Replaces `key`'s value (nil when missing) by what `change` makes of
+    /// it, with one probe; returns whether the key was new.
+    @discardableResult
+    mutating func update(_ key: Key, _ change: (Value?) -> Value) -> Bool {
+        var i = QueueTable.hash(key) & mask
+        while let slot = slots[i] {
+            if slot.key == key {
+                slots[i]!.value = change(slot.value)
+                return false
+            }
+            i = (i + 1) & mask
+        }
+        slots[i] = Slot(key: key, value: change(nil))
+        count += 1
+        if count * 2 > slots.count { grow() }
+        return true
+    }
+
     /// Removes `key`; returns its value if it was there.
     @discardableResult
     mutating func remove(_ key: Key) -> Value? {

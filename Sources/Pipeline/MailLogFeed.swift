@@ -23,8 +23,9 @@ struct MailLogFeed {
     private let wanted: @Sendable (Evidence, ArraySlice<UInt8>) -> Bool
     private let threads: Int
     private let pieceSize: Int
-    /// The run parsed last, waiting to be applied.
-    private var parsed: ParseJob?
+    /// Runs submitted and not applied yet, oldest first (at most two: the
+    /// helper always has the next chunk queued while this one is applied).
+    private var inFlight: [ParseJob] = []
     /// The second thread, started with the first run worth sharing.
     private var helper: ParseHelper?
 
@@ -53,36 +54,30 @@ struct MailLogFeed {
         try submit(ParseJob(pieces: pieces, parser: decoder.parser, wanted: wanted), emit)
     }
 
-    /// Starts parsing `job`, applies the run before it meanwhile, then helps
-    /// parse `job` until every piece is done.
+    /// Queues `job` for the helper, then finishes the run before it (helping
+    /// with what the helper has not claimed yet) and applies it: the helper
+    /// moves on to `job` meanwhile and is rarely left without work.
     private mutating func submit(_ job: ParseJob, _ emit: (Observable) throws -> Void) throws {
-        var shared = false
         if threads > 1, job.pieceCount > 1 {
             if helper == nil { helper = ParseHelper() }
+            job.shared = true
             helper!.thread.submit(job)
-            shared = true
         }
-        // Whatever happens while applying, the helper is done with `job` before we return.
-        defer { if shared { job.done.wait() } }
-        try applyParsed(emit)
-        job.work()
-        if shared {
-            job.done.wait()
-            shared = false
-        }
-        parsed = job
+        inFlight.append(job)
+        if inFlight.count > 1 { try applyOldest(emit) }
     }
 
-    private mutating func applyParsed(_ emit: (Observable) throws -> Void) throws {
-        guard let job = parsed else { return }
-        parsed = nil
+    private mutating func applyOldest(_ emit: (Observable) throws -> Void) throws {
+        let job = inFlight.removeFirst()
+        job.work()
+        if job.shared { job.done.wait() }
         for (lines, base) in job.results() { try decoder.apply(lines, base: base, emit) }
     }
 
     /// End of input: the last run, then a last line without a newline.
     mutating func finish(_ emit: (Observable) throws -> Void) throws {
+        while !inFlight.isEmpty { try applyOldest(emit) }
         helper = nil
-        try applyParsed(emit)
         if let last = framer.finish() { try decoder.applyLast(last, emit) }
         try decoder.finish(emit)
     }
@@ -136,8 +131,9 @@ private final class ParseThread: Sendable {
         while true {
             wake.wait()
             let next: ParseJob?? = queue.withLock { state in
+                if state.stopped { return .some(nil) }  // its feed is gone: nobody waits for the rest
                 if !state.jobs.isEmpty { return state.jobs.removeFirst() }
-                return state.stopped ? .some(nil) : nil
+                return nil
             }
             switch next {
             case .some(let job?):
@@ -167,6 +163,8 @@ private final class ParseJob: Sendable {
     private let parsed: Mutex<[(ParsedLines, ArraySlice<UInt8>)?]>
     /// Signalled by the helper thread when its `work()` has returned.
     let done = DispatchSemaphore(value: 0)
+    /// Handed to the helper thread (set before, read after: by the feed's thread only).
+    nonisolated(unsafe) var shared = false
 
     init(pieces: [Piece], parser: MailLineParser, wanted: @escaping @Sendable (Evidence, ArraySlice<UInt8>) -> Bool) {
         self.pieces = pieces
