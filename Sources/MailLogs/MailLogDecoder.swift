@@ -473,15 +473,17 @@ package struct MailLineParser: Sendable {
             EximParser.parse(text[(end + 1)...], into: &event)
             line = ParsedLine(kind: .exim, time: t)
         } else if let syslog = SyslogLine(text, clock: clock, cache: &stampCache) {
-            if ByteText.find("postfix", in: syslog.program) != nil {
-                PostfixParser.parse(syslog.program, syslog.message, into: &event)
-            } else if ByteText.hasPrefix(syslog.program, "exim") {
+            let program = text[syslog.program]
+            let message = text[syslog.message]
+            if ByteText.find("postfix", in: program) != nil {
+                PostfixParser.parse(program, message, into: &event)
+            } else if ByteText.hasPrefix(program, "exim") {
                 // Exim via syslog may repeat its own stamp inside the message.
-                var message = syslog.message
+                var message = message
                 if let (_, end) = clock.iso(message), end < message.endIndex, message[end] == 0x20 { message = message[(end + 1)...] }
                 EximParser.parse(message, into: &event)
-            } else if ByteText.hasPrefix(syslog.program, "sendmail") || ByteText.hasPrefix(syslog.program, "sm-") {
-                SendmailParser.parse(syslog.message, into: &event)
+            } else if ByteText.hasPrefix(program, "sendmail") || ByteText.hasPrefix(program, "sm-") {
+                SendmailParser.parse(message, into: &event)
             } else {
                 out.lines.append(ParsedLine(kind: .otherProgram))
                 return

@@ -127,11 +127,11 @@ package struct LogClock: Sendable, Equatable {
 /// as rsyslog writes with high-precision timestamps).
 struct SyslogLine {
     var time: Timestamp
-    var host: ArraySlice<UInt8>
-    /// `postfix/smtpd`, `postfix-170.55.103.23/smtpd`, `sm-mta`, `exim`.
-    var program: ArraySlice<UInt8>
-    var pid: ArraySlice<UInt8>
-    var message: ArraySlice<UInt8>
+    /// `postfix/smtpd`, `postfix-170.55.103.23/smtpd`, `sm-mta`, `exim`:
+    /// index ranges into the line (no slices, so parsing a header retains nothing).
+    var program: Range<Int>
+    var pid: Range<Int>
+    var message: Range<Int>
 
     init?(_ line: ArraySlice<UInt8>, clock: LogClock, cache: inout StampCache) {
         guard let first = line.first else { return nil }
@@ -153,26 +153,25 @@ struct SyslogLine {
         {
             i = close + 2
         }
-        let hostStart = i
+        // The host.
         while i < line.endIndex, line[i] != 0x20 { i += 1 }
-        host = line[hostStart..<i]
         guard i < line.endIndex else { return nil }
         i += 1
         let programStart = i
         while i < line.endIndex, line[i] != 0x5B, line[i] != 0x3A, line[i] != 0x20 { i += 1 }
-        program = line[programStart..<i]
+        program = programStart..<i
         guard !program.isEmpty, i < line.endIndex else { return nil }
-        pid = line[i..<i]
+        pid = i..<i
         if line[i] == 0x5B {
             let pidStart = i + 1
             guard let close = line[pidStart...].firstIndex(of: 0x5D) else { return nil }
-            pid = line[pidStart..<close]
+            pid = pidStart..<close
             i = close + 1
         }
         guard i < line.endIndex, line[i] == 0x3A else { return nil }
         i += 1
         if i < line.endIndex, line[i] == 0x20 { i += 1 }
-        message = line[i...]
+        message = i..<line.endIndex
     }
 }
 
