@@ -2,7 +2,8 @@
 # Mail-log scan benchmark (issue 5) beside the anchors of ../shared/anchors/pipeline,
 # measured in the same run: generates the harness's 2M-line Postfix log and
 # its 10k indicators, then times pflogsumm, `rg -F -c -f` and `geneva scan`
-# (release build, indicators imported beforehand), and checks Geneva's
+# (release build, indicators imported beforehand; by default on two threads,
+# and again with --threads 1), and checks Geneva's
 # sightings against the generator's ground truth.
 #
 #   bash Benchmarks/maillog/run.sh [WORKDIR]       # WORKDIR = /tmp/geneva-maillog-bench
@@ -36,6 +37,7 @@ for rep in 1 2 3; do
   measure pflogsumm pflogsumm data/postfix.log
   measure rg rg -F -c -f data/maillog.patterns data/postfix.log
   measure geneva "$GENEVA" scan --db data/geneva.sqlite --customer c1 --log-reference 2026-11-26 data/postfix.log
+  measure geneva-1-thread "$GENEVA" scan --threads 1 --db data/geneva.sqlite --customer c1 --log-reference 2026-11-26 data/postfix.log
 done
 python3 - <<'PY'
 import csv, sqlite3
