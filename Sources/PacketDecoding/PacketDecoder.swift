@@ -134,53 +134,79 @@ package struct PacketDecoder: Sendable {
     /// incomplete fragmented datagrams).
     package mutating func decode(_ data: ArraySlice<UInt8>, linkType: UInt32, time: Int64 = 0) -> DecodedPacket {
         now = time
+        switch PacketDecoder.peelLink(data, linkType: linkType) {
+        case .network(let etherType, let rest):
+            return decodeNetwork(etherType: etherType, rest)
+        case .other(let anomaly):
+            if let anomaly { decoderAnomalies.record(anomaly) }
+            return .other
+        }
+    }
+
+    /// What lies under the link layer: a network-layer payload and its
+    /// EtherType, or nothing to decode (with the anomaly, if it is one).
+    package enum Link {
+        case network(etherType: UInt16, ArraySlice<UInt8>)
+        case other(Anomaly?)
+    }
+
+    /// Peels the link layer: Ethernet (802.1Q/QinQ tags), raw IP, BSD
+    /// null/loopback, Linux cooked (SLL, SLL2).
+    package static func peelLink(_ data: ArraySlice<UInt8>, linkType: UInt32) -> Link {
         var reader = ByteReader(data)
         switch linkType {
         case LinkType.ethernet:
-            guard reader.skip(12), var etherType = reader.readUInt16() else {
-                decoderAnomalies.record(Anomaly("ethernet.truncated_header"))
-                return .other
-            }
+            guard reader.skip(12), var etherType = reader.readUInt16() else { return .other(Anomaly("ethernet.truncated_header")) }
             var tags = 0
             while etherType == 0x8100 || etherType == 0x88A8 || etherType == 0x9100 {
                 tags += 1
                 guard tags <= PacketDecoder.maxVLANTags, reader.skip(2), let inner = reader.readUInt16() else {
-                    decoderAnomalies.record(Anomaly("vlan.truncated_or_too_many_tags"))
-                    return .other
+                    return .other(Anomaly("vlan.truncated_or_too_many_tags"))
                 }
                 etherType = inner
             }
-            return decodeNetwork(etherType: etherType, reader.rest)
+            return .network(etherType: etherType, reader.rest)
         case let raw where [LinkType.raw, LinkType.ipv4, LinkType.ipv6].contains(raw) || LinkType.rawAlternatives.contains(raw):
-            guard let first = reader.peekUInt8() else { return .other }
-            return decodeNetwork(etherType: first >> 4 == 6 ? 0x86DD : 0x0800, reader.rest)
+            guard let first = reader.peekUInt8() else { return .other(nil) }
+            return .network(etherType: first >> 4 == 6 ? 0x86DD : 0x0800, reader.rest)
         case LinkType.null, LinkType.loop:
             guard let little = reader.readUInt32(linkType == LinkType.loop ? .big : .little) else {
-                decoderAnomalies.record(Anomaly("loopback.truncated_header"))
-                return .other
+                return .other(Anomaly("loopback.truncated_header"))
             }
             // The family was written in the capturing host's order: accept either.
             let family = little > 0xFFFF ? little.byteSwapped : little
             switch family {
-            case 2: return decodeNetwork(etherType: 0x0800, reader.rest)
-            case 10, 23, 24, 28, 30: return decodeNetwork(etherType: 0x86DD, reader.rest)  // AF_INET6 on Linux, Windows, BSDs, macOS
-            default: return .other
+            case 2: return .network(etherType: 0x0800, reader.rest)
+            case 10, 23, 24, 28, 30: return .network(etherType: 0x86DD, reader.rest)  // AF_INET6 on Linux, Windows, BSDs, macOS
+            default: return .other(nil)
             }
         case LinkType.linuxSLL:
-            guard reader.skip(14), let protocolType = reader.readUInt16() else {
-                decoderAnomalies.record(Anomaly("sll.truncated_header"))
-                return .other
-            }
-            return decodeNetwork(etherType: protocolType, reader.rest)
+            guard reader.skip(14), let protocolType = reader.readUInt16() else { return .other(Anomaly("sll.truncated_header")) }
+            return .network(etherType: protocolType, reader.rest)
         case LinkType.linuxSLL2:
-            guard let protocolType = reader.readUInt16(), reader.skip(18) else {
-                decoderAnomalies.record(Anomaly("sll2.truncated_header"))
-                return .other
-            }
-            return decodeNetwork(etherType: protocolType, reader.rest)
+            guard let protocolType = reader.readUInt16(), reader.skip(18) else { return .other(Anomaly("sll2.truncated_header")) }
+            return .network(etherType: protocolType, reader.rest)
         default:
-            decoderAnomalies.record(Anomaly("link.unsupported_type"))
-            return .other
+            return .other(Anomaly("link.unsupported_type"))
+        }
+    }
+
+    /// A hash of a packet's two IP addresses, the same in both directions
+    /// (0 for anything that is not IP): every packet of a flow, its
+    /// fragments included, gets the same value, so flows can be spread over
+    /// threads that each keep their own flow state.
+    package static func addressPairHash(_ data: ArraySlice<UInt8>, linkType: UInt32) -> UInt64 {
+        guard case .network(let etherType, let ip) = peelLink(data, linkType: linkType) else { return 0 }
+        func hash(_ bytes: ArraySlice<UInt8>) -> UInt64 {
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+            return h
+        }
+        let s = ip.startIndex
+        switch etherType {
+        case 0x0800 where ip.count >= 20: return hash(ip[(s + 12)..<(s + 16)]) &+ hash(ip[(s + 16)..<(s + 20)])
+        case 0x86DD where ip.count >= 40: return hash(ip[(s + 8)..<(s + 24)]) &+ hash(ip[(s + 24)..<(s + 40)])
+        default: return 0
         }
     }
 

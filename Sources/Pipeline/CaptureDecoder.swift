@@ -87,6 +87,14 @@ package struct CaptureDecoder: Sendable {
         try record(data, linkType: linkType, time: time, offset: offset, emit)
     }
 
+    /// Decodes one record that ``CaptureFeed`` read from a file and gave to
+    /// this decoder (one of several, each with its share of the flows).
+    package mutating func record(
+        _ data: ArraySlice<UInt8>, linkType: UInt32, timeNanoseconds: Int64, offset: Int64, _ emit: (Observable) throws -> Void
+    ) throws {
+        try record(data, linkType: linkType, time: timeNanoseconds, offset: offset, emit)
+    }
+
     /// Replaces the payload matcher (intel reloaded): streams in flight start
     /// over with the new automaton, so a match straddling the swap is lost.
     package mutating func replacePayload(_ matcher: PayloadMatcher?) {
@@ -171,12 +179,15 @@ package struct CaptureDecoder: Sendable {
 
     /// Ends a live capture (no file to finish): reports what open TCP
     /// streams and fragment queues still hold.
-    package mutating func finishStreams(_ emit: (Observable) throws -> Void = { _ in }) throws {
+    /// `offset` and `time` are what the streams' last observables carry
+    /// (default: the packets captured live or the bytes of the file read, and
+    /// the last packet's time).
+    package mutating func finishStreams(offset: Int64? = nil, time: Timestamp? = nil, _ emit: (Observable) throws -> Void = { _ in }) throws {
         packets.finish()
         var tcp = self.tcp
         self.tcp = TCPReassembler()
-        let time = lastTime ?? Timestamp(nanoseconds: 0)
-        let offset = livePackets > 0 ? Int64(livePackets) : reader.consumed
+        let time = time ?? lastTime ?? Timestamp(nanoseconds: 0)
+        let offset = offset ?? (livePackets > 0 ? Int64(livePackets) : reader.consumed)
         var count = observableCount
         try tcp.finish { ends, event in
             try self.stream(ends, event, time: time, offset: offset) { count += 1; try emit($0) }

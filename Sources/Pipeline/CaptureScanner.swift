@@ -48,8 +48,9 @@ package struct ScanOptions: Sendable {
     /// mail logs alone does not pay for the automaton); used when `payload` is nil.
     package var payloadOnDemand: PayloadOnDemand?
     /// Threads a scan may use: mail-log lines are parsed on a second thread
-    /// while the first assembles messages (``MailLogFeed``); 1 = the calling
-    /// thread alone.
+    /// while the first assembles messages (``MailLogFeed``); a capture's
+    /// flows are dealt out to one decoder per thread (``CaptureFeed``);
+    /// 1 = the calling thread alone.
     package var threads: Int
 
     package init(clock: LogClock, payload: PayloadMatcher? = nil, threads: Int = ScanOptions.defaultThreads) {
@@ -97,7 +98,7 @@ package enum CaptureScanner {
     static let detectionLength = 512
 
     private enum Decoder {
-        case capture(CaptureDecoder)
+        case capture(CaptureFeed)
         case mail(MailLogFeed)
     }
 
@@ -264,7 +265,7 @@ package enum CaptureScanner {
             } catch {
                 throw ScanError(path: path, reason: "cannot compile the payload matcher: \(error)")
             }
-            return .capture(CaptureDecoder(source: path, payload: payload))
+            return .capture(CaptureFeed(source: path, payload: payload, threads: options.threads))
         }
         if first.prefix(512).contains(0x00) {
             throw ScanError(path: path, reason: "neither a capture (pcap) nor a mail log (binary data)")
