@@ -3,7 +3,8 @@
 # in the same run: generates the harness's captures (20 MB small.pcap and the
 # 1 GiB big.pcap) and 10k indicators, then times the libpcap read floor
 # (pcapcount), tshark's field extraction with reassembly and `geneva scan`
-# (release build), and checks Geneva's sightings against the ground truth.
+# (release build; two threads by default, and again with --threads 1), and
+# checks Geneva's sightings against the ground truth.
 #
 #   bash Benchmarks/pipeline/run.sh [WORKDIR] [INPUTS]   # INPUTS default "small.pcap big.pcap"
 set -euo pipefail
@@ -40,6 +41,7 @@ for input in $INPUTS; do
   measure tshark "$input" tshark -r "data/$input" -o tcp.desegment_tcp_streams:TRUE -o tcp.reassemble_out_of_order:TRUE \
     -T fields -e dns.qry.name -e tls.handshake.extensions_server_name -e http.host -e http.request.uri -e smtp.req.parameter
   measure geneva "$input" "$GENEVA" scan --db data/bench.sqlite --customer c1 "data/$input"
+  measure geneva-1-thread "$input" "$GENEVA" scan --threads 1 --db data/bench.sqlite --customer c1 "data/$input"
 done
 python3 - $INPUTS <<'PY'
 import bisect, csv, sqlite3, sys

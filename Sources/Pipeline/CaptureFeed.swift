@@ -37,6 +37,14 @@ struct CaptureFeed {
 
     mutating func feed(_ chunk: ArraySlice<UInt8>, _ emit: (Observable) throws -> Void) throws {
         let n = decoders.count
+        if n == 1 {
+            // One thread: records go straight to the decoder (no copies, no merge).
+            let decoder = decoders[0]
+            try reader.feed(chunk) { record in
+                try decoder.mutate { try $0.record(record.data, linkType: record.linkType, timeNanoseconds: record.timestampNanoseconds, offset: record.fileOffset, emit) }
+            }
+            return
+        }
         var shares = Array(repeating: RecordShare(), count: n)
         var sequence = 0
         try reader.feed(chunk) { record in
