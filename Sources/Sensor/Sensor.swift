@@ -219,6 +219,8 @@ package final class Sensor: Sendable {
     private func watch(_ stop: StopFlag) throws {
         var options = ScanOptions.standard
         options.clock.utcOffsetSeconds = settings.logUTCOffsetSeconds
+        // A sensor capturing live keeps a core for its interfaces: watched files then scan on one thread.
+        if !settings.interfaces.isEmpty { options.threads = 1 }
         let watchers = settings.watchDirectories.map {
             DirectoryWatcher(
                 directory: $0, spool: spool, customer: settings.customer, sensor: settings.sensor, settle: settings.watchSettleSeconds,
