@@ -293,8 +293,6 @@ package struct ParsedLines: Sendable {
 
     package init() {}
 
-    package var count: Int { lines.count }
-
     package mutating func removeAll() {
         lines.removeAll(keepingCapacity: true)
         values.removeAll(keepingCapacity: true)

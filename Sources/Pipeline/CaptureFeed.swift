@@ -48,15 +48,15 @@ struct CaptureFeed {
         var shares = Array(repeating: RecordShare(), count: n)
         var sequence = 0
         try reader.feed(chunk) { record in
-            let share = n == 1 ? 0 : CaptureFeed.share(of: record.data, linkType: record.linkType, among: n)
+            let share = CaptureFeed.share(of: record.data, linkType: record.linkType, among: n)
             shares[share].append(record, sequence: sequence)
             sequence += 1
         }
         guard sequence > 0 else { return }
         try decodeAndEmit(shares, emit) { decoder, share, out in
-            try share.forEach { data, record, sequence in
+            try share.forEach { data, record in
                 try decoder.record(data, linkType: record.linkType, timeNanoseconds: record.time, offset: record.offset) {
-                    out.append((sequence, $0))
+                    out.append((record.sequence, $0))
                 }
             }
         }
@@ -147,8 +147,8 @@ struct RecordShare: Sendable {
         bytes.append(contentsOf: record.data)
     }
 
-    func forEach(_ body: (ArraySlice<UInt8>, Record, Int) throws -> Void) rethrows {
-        for r in records { try body(bytes[r.start..<(r.start + r.count)], r, r.sequence) }
+    func forEach(_ body: (ArraySlice<UInt8>, Record) throws -> Void) rethrows {
+        for r in records { try body(bytes[r.start..<(r.start + r.count)], r) }
     }
 }
 
