@@ -38,8 +38,11 @@ struct KeyedLists: Sendable {
     let slots: [Slot]
     let entries: [AnchorEntry]
     let mask: Int
+    /// Whether the keys are 8-byte windows (which second-level hash applies).
+    let isLong: Bool
 
-    init(_ pairs: [(key: UInt64, entry: AnchorEntry)]) {
+    init(_ pairs: [(key: UInt64, entry: AnchorEntry)], isLong: Bool = false) {
+        self.isLong = isLong
         let sorted = pairs.sorted { $0.key < $1.key }
         var distinct = 0
         for i in sorted.indices where i == 0 || sorted[i].key != sorted[i - 1].key { distinct += 1 }
@@ -122,6 +125,12 @@ struct AnchorFilter: Sendable {
     /// `slot(key, mediumMultiplier)`.
     let bitmap: [UInt64]
     let bitMask: Int
+    /// Second-level bitmap (`secondMask + 1` bits, other multipliers),
+    /// checked before a table; empty when the first holds ~256 bits per window.
+    let secondBitmap: [UInt64]
+    let secondMask: Int
+    /// Whether the first-level bitmap sets two bits per key (`setBits`).
+    let twoBits: Bool
     /// Window key -> anchor entries.
     let longTable: KeyedLists
     let mediumTable: KeyedLists
@@ -140,12 +149,29 @@ struct AnchorFilter: Sendable {
 
     static let longMultiplier: UInt64 = 0x9E37_79B9_7F4A_7C15
     static let mediumMultiplier: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+    static let secondLongMultiplier: UInt64 = 0xD6E8_FEB8_6659_FD93
+    static let secondMediumMultiplier: UInt64 = 0xFF51_AFD7_ED55_8CCD
+    /// The first-level bitmap's largest size: 512 KiB (half of this
+    /// machine's L2) up to 64 Ki windows, 1 MiB above (measured: at 400 Ki
+    /// windows the rarer false hits pay for the misses; at 40 Ki the two
+    /// sizes tie).
+    static func firstLevelBits(windows: Int) -> Int { windows > 1 << 16 ? 1 << 23 : 1 << 22 }
 
     /// The filter bit of `key`: the top bits of a multiplicative hash
     /// (constant shift; `bitMask` keeps it inside the bitmap).
     @inline(__always)
     static func slot(_ key: UInt64, _ multiplier: UInt64, _ bitMask: Int) -> Int {
         Int(truncatingIfNeeded: (key &* multiplier) &>> 40) & bitMask
+    }
+
+    /// Sets the bit(s) of `key` in `bitmap` (a power-of-two count of words):
+    /// bit `slot(key, multiplier, bits - 1)` and, with `twoBits`, bit
+    /// `(key * multiplier) >> 34 mod 64` of the same word. The search
+    /// (`bit(_:_:_:_:)`, `lookup`) tests exactly these.
+    static func setBits(_ bitmap: inout [UInt64], _ key: UInt64, _ multiplier: UInt64, _ twoBits: Bool) {
+        let b = slot(key, multiplier, bitmap.count * 64 - 1)
+        bitmap[b >> 6] |= 1 << UInt64(b & 63)
+        if twoBits { bitmap[b >> 6] |= 1 << ((key &* multiplier) >> 34 & 63) }
     }
 
     /// Clears bit 5 of every byte: `a-z` meets `A-Z`, so a key is the same
@@ -228,31 +254,39 @@ struct AnchorFilter: Sendable {
                 }
             }
         }
-        // ~256 bits per window (a random key hits a set bit with probability
-        // ~0.4 %), within 512 KiB so that the bitmap stays in L2 next to the
-        // tables; up to 2 MiB for more than 32 Ki windows, where a false hit
-        // costs a table probe in DRAM.
+        // The search loop's bitmap: ~256 bits per window (a random key hits
+        // a set bit with probability ~0.4 %), at most `firstLevelBits` so that
+        // it stays in L2 next to the tables. Above that, a second bitmap of
+        // ~256 bits per window (other hashes, up to 4 MiB) is checked before
+        // a table: a false hit of the first costs an L3 probe, not a table
+        // probe in DRAM.
         let windows = longPairs.count + mediumPairs.count
-        let maxBits = windows > 1 << 15 ? 1 << 24 : 1 << 22
-        var bitCount = 1 << 12
-        while bitCount < maxBits && bitCount < windows * 256 { bitCount *= 2 }
-        var bitmap = [UInt64](repeating: 0, count: bitCount / 64)
-        for (key, _) in longPairs {
-            let b = AnchorFilter.slot(key, AnchorFilter.longMultiplier, bitCount - 1)
-            bitmap[b >> 6] |= 1 << UInt64(b & 63)
+        func bitmap(_ maxBits: Int, _ long: UInt64, _ medium: UInt64, twoBits: Bool) -> [UInt64] {
+            var bitCount = 1 << 12
+            while bitCount < maxBits && bitCount < windows * 256 { bitCount *= 2 }
+            var bitmap = [UInt64](repeating: 0, count: bitCount / 64)
+            for (key, _) in longPairs { AnchorFilter.setBits(&bitmap, key, long, twoBits) }
+            for (key, _) in mediumPairs { AnchorFilter.setBits(&bitmap, key, medium, twoBits) }
+            return bitmap
         }
-        for (key, _) in mediumPairs {
-            let b = AnchorFilter.slot(key, AnchorFilter.mediumMultiplier, bitCount - 1)
-            bitmap[b >> 6] |= 1 << UInt64(b & 63)
-        }
+        let firstBits = AnchorFilter.firstLevelBits(windows: windows)
+        // Fewer than 64 bits per window: two bits per key in one word (a
+        // blocked Bloom filter, one load) make a false hit ~5x rarer.
+        let twoBits = windows * 64 > firstBits
+        let first = bitmap(firstBits, AnchorFilter.longMultiplier, AnchorFilter.mediumMultiplier, twoBits: twoBits)
+        let second = windows * 256 > first.count * 64
+            ? bitmap(1 << 25, AnchorFilter.secondLongMultiplier, AnchorFilter.secondMediumMultiplier, twoBits: true) : []
         self.bytes = bytes
         self.start = start
         self.length = length
         self.ids = ids
         self.caseless = caseless
-        self.bitmap = bitmap
-        self.bitMask = bitCount - 1
-        self.longTable = KeyedLists(longPairs)
+        self.bitmap = first
+        self.bitMask = first.count * 64 - 1
+        self.secondBitmap = second
+        self.twoBits = twoBits
+        self.secondMask = max(0, second.count * 64 - 1)
+        self.longTable = KeyedLists(longPairs, isLong: true)
         self.mediumTable = KeyedLists(mediumPairs)
         self.short = KeyedLists(shortPairs)
         self.hasShort = !shortPairs.isEmpty
@@ -265,7 +299,7 @@ struct AnchorFilter: Sendable {
 
     var memoryUsage: Int {
         bytes.count + 4 * (start.count + length.count + ids.count) + caseless.count
-            + bitmap.count * 8 + longTable.memoryUsage + mediumTable.memoryUsage + short.memoryUsage + shortFlags.count
+            + (bitmap.count + secondBitmap.count) * 8 + longTable.memoryUsage + mediumTable.memoryUsage + short.memoryUsage + shortFlags.count
     }
 
     /// How rare a folded byte is in network text (HTTP, DNS, mail logs):

@@ -80,7 +80,8 @@ public struct PatternMatcher: Sendable {
         if let e = exactAutomaton { plan += ", exact automaton \(e.stateCount) states" }
         if let f = filter {
             let c = f.windowCounts
-            plan += ", anchor windows: \(c[0]) of 8 bytes, \(c[1]) + \(c[2]) + \(c[3]) of 4 bytes at stride 4, 2, 1, \(f.shortCount) literals under 4 bytes; filter bitmap \(f.bitmap.count * 8) bytes"
+            plan += ", anchor windows: \(c[0]) of 8 bytes, \(c[1]) + \(c[2]) + \(c[3]) of 4 bytes at stride 4, 2, 1, \(f.shortCount) literals under 4 bytes; filter bitmap \(f.bitmap.count * 8) bytes\(f.twoBits ? " (two bits per key)" : "")"
+            if !f.secondBitmap.isEmpty { plan += ", second-level bitmap \(f.secondBitmap.count * 8) bytes" }
         }
         plan += ", longest literal \(maxLength) bytes, \(Self.streamStateSize)-byte stream state"
         self.plan = plan
@@ -116,10 +117,13 @@ public struct PatternMatcher: Sendable {
             if let a = caselessAutomaton { state.caselessState = try a.walkAll(p, n, from: state.caselessState, base: base, onMatch) }
             if let a = exactAutomaton { state.exactState = try a.walkAll(p, n, from: state.exactState, base: base, onMatch) }
         } else {
-            if let a = caselessAutomaton { state.caselessState = try a.walkBoundaries(p, n, from: state.caselessState, base: base, onMatch) }
-            if let a = exactAutomaton { state.exactState = try a.walkBoundaries(p, n, from: state.exactState, base: base, onMatch) }
+            // The filter first: it reads the chunk front to back, so the
+            // bytes the boundary walks read are in cache afterwards (a cold
+            // packet read from its end first measured 10-15 % slower).
             // filter != nil whenever engine == .filtered (init).
             try filter!.scan(p, n, base: base, onMatch)
+            if let a = caselessAutomaton { state.caselessState = try a.walkBoundaries(p, n, from: state.caselessState, base: base, onMatch) }
+            if let a = exactAutomaton { state.exactState = try a.walkBoundaries(p, n, from: state.exactState, base: base, onMatch) }
         }
         state.offset = base &+ UInt64(n)
     }

@@ -162,28 +162,36 @@ extension AnchorFilter {
             try bitmap.withUnsafeBufferPointer { bm in
                 // bitmap has (bitMask + 1) / 64 words and every slot is `& bitMask`.
                 let bits = bm.baseAddress!
-                if hasStride1 {
-                    try mainLoop(bits, p, n, base, stride2: true, stride1: true, onMatch)
-                } else if hasStride2 {
-                    try mainLoop(bits, p, n, base, stride2: true, stride1: false, onMatch)
-                } else {
-                    try mainLoop(bits, p, n, base, stride2: false, stride1: false, onMatch)
+                switch (hasStride1, hasStride2, twoBits) {
+                case (true, _, false): try mainLoop(bits, p, n, base, stride2: true, stride1: true, twoBits: false, onMatch)
+                case (true, _, true): try mainLoop(bits, p, n, base, stride2: true, stride1: true, twoBits: true, onMatch)
+                case (false, true, false): try mainLoop(bits, p, n, base, stride2: true, stride1: false, twoBits: false, onMatch)
+                case (false, true, true): try mainLoop(bits, p, n, base, stride2: true, stride1: false, twoBits: true, onMatch)
+                case (false, false, false): try mainLoop(bits, p, n, base, stride2: false, stride1: false, twoBits: false, onMatch)
+                case (false, false, true): try mainLoop(bits, p, n, base, stride2: false, stride1: false, twoBits: true, onMatch)
                 }
             }
         }
         if hasShort { try scanShort(p, n, base, onMatch) }
     }
 
-    /// The filter bit of `key` (0 or 1).
+    /// The filter bits of `key`: 1 if set, else 0. With `twoBits`, both of
+    /// the key's bits in its word must be set (`AnchorFilter.setBits`).
     @inline(__always)
-    func bit(_ bits: UnsafePointer<UInt64>, _ key: UInt64, _ multiplier: UInt64) -> UInt64 {
-        let b = AnchorFilter.slot(key, multiplier, bitMask)
-        return bits[b &>> 6] &>> UInt64(b & 63) & 1  // b <= bitMask: b >> 6 < bitmap.count
+    func bit(_ bits: UnsafePointer<UInt64>, _ key: UInt64, _ multiplier: UInt64, _ twoBits: Bool) -> UInt64 {
+        // The bit `slot(key, multiplier, bitMask)`, taken apart: its word is
+        // h >> 46 masked by the word count - 1 (so < bitmap.count), its index
+        // in the word h >> 40 mod 64, which is what `&>>` takes of a count.
+        let product = key &* multiplier
+        let h = product &>> 40
+        let word = bits[Int(truncatingIfNeeded: h &>> 6) & (bitMask &>> 6)]
+        if twoBits { return word &>> h & word &>> (product &>> 34) & 1 }
+        return word &>> h & 1
     }
 
     @inline(__always)
     func mainLoop(_ bits: UnsafePointer<UInt64>, _ p: UnsafePointer<UInt8>, _ n: Int, _ base: UInt64,
-                  stride2: Bool, stride1: Bool, _ onMatch: (Match) throws -> Void) rethrows {
+                  stride2: Bool, stride1: Bool, twoBits: Bool, _ onMatch: (Match) throws -> Void) rethrows {
         let raw = UnsafeRawPointer(p)
         let low32: UInt64 = 0xFFFF_FFFF
         let long = AnchorFilter.longMultiplier, medium = AnchorFilter.mediumMultiplier
@@ -196,18 +204,20 @@ extension AnchorFilter {
         try withUnsafeTemporaryAllocation(of: Int32.self, capacity: 256) { buffer in
             let hits = buffer.baseAddress!  // 256 entries (1 KiB, on the stack)
             while i < n {
-                let blockEnd = min(n, i + 4 * 256)
+                let blockEnd = min(n, i &+ 4 * 256)
                 var count = 0
                 while i < blockEnd {
                     // i - 7 >= 0 and i < n: the 8 bytes p[i-7 ... i] are in the chunk.
-                    let w = raw.loadUnaligned(fromByteOffset: i - 7, as: UInt64.self) & AnchorFilter.caseMask
-                    var hit = bit(bits, w, long) | bit(bits, w &>> 32, medium)
-                    if stride2 { hit |= bit(bits, (w &>> 16) & low32, medium) }
-                    if stride1 { hit |= bit(bits, (w &>> 24) & low32, medium) | bit(bits, (w &>> 8) & low32, medium) }
+                    let w = raw.loadUnaligned(fromByteOffset: i &- 7, as: UInt64.self) & AnchorFilter.caseMask
+                    var hit = bit(bits, w, long, twoBits) | bit(bits, w &>> 32, medium, twoBits)
+                    if stride2 { hit |= bit(bits, (w &>> 16) & low32, medium, twoBits) }
+                    if stride1 {
+                        hit |= bit(bits, (w &>> 24) & low32, medium, twoBits) | bit(bits, (w &>> 8) & low32, medium, twoBits)
+                    }
                     // count <= steps so far in this block <= 255: inside the buffer.
                     hits[count] = Int32(truncatingIfNeeded: i)
                     count &+= Int(truncatingIfNeeded: hit)
-                    i += 4
+                    i &+= 4  // i < n before: no overflow
                 }
                 for h in 0..<count {
                     let at = Int(hits[h])
@@ -229,7 +239,7 @@ extension AnchorFilter {
                   _ onMatch: (Match) throws -> Void) rethrows {
         // 3 <= end < n: the 4 bytes p[end-3 ... end] are in the chunk.
         let key = UInt64(UnsafeRawPointer(p).loadUnaligned(fromByteOffset: end - 3, as: UInt32.self)) & 0xDFDF_DFDF
-        guard bit(bits, key, AnchorFilter.mediumMultiplier) != 0 else { return }
+        guard bit(bits, key, AnchorFilter.mediumMultiplier, twoBits) != 0 else { return }
         try lookup(mediumTable, key, p, n, end, base, onMatch)
     }
 
@@ -241,20 +251,27 @@ extension AnchorFilter {
                     _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
         let low32: UInt64 = 0xFFFF_FFFF
         let medium = AnchorFilter.mediumMultiplier
-        if bit(bits, w, AnchorFilter.longMultiplier) != 0 { try lookup(longTable, w, p, n, i, base, onMatch) }
-        if bit(bits, w &>> 32, medium) != 0 { try lookup(mediumTable, w &>> 32, p, n, i, base, onMatch) }
-        if hasStride2, bit(bits, (w &>> 16) & low32, medium) != 0 {
+        if bit(bits, w, AnchorFilter.longMultiplier, twoBits) != 0 { try lookup(longTable, w, p, n, i, base, onMatch) }
+        if bit(bits, w &>> 32, medium, twoBits) != 0 { try lookup(mediumTable, w &>> 32, p, n, i, base, onMatch) }
+        if hasStride2, bit(bits, (w &>> 16) & low32, medium, twoBits) != 0 {
             try lookup(mediumTable, (w &>> 16) & low32, p, n, i - 2, base, onMatch)
         }
         if hasStride1 {
-            if bit(bits, (w &>> 24) & low32, medium) != 0 { try lookup(mediumTable, (w &>> 24) & low32, p, n, i - 1, base, onMatch) }
-            if bit(bits, (w &>> 8) & low32, medium) != 0 { try lookup(mediumTable, (w &>> 8) & low32, p, n, i - 3, base, onMatch) }
+            if bit(bits, (w &>> 24) & low32, medium, twoBits) != 0 { try lookup(mediumTable, (w &>> 24) & low32, p, n, i - 1, base, onMatch) }
+            if bit(bits, (w &>> 8) & low32, medium, twoBits) != 0 { try lookup(mediumTable, (w &>> 8) & low32, p, n, i - 3, base, onMatch) }
         }
     }
 
     @inline(__always)
     func lookup(_ table: borrowing KeyedLists, _ key: UInt64, _ p: UnsafePointer<UInt8>, _ n: Int,
                 _ end: Int, _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
+        if !secondBitmap.isEmpty {
+            let multiplier = table.isLong ? AnchorFilter.secondLongMultiplier : AnchorFilter.secondMediumMultiplier
+            // Both bits `AnchorFilter.setBits` set (b >> 6 < secondBitmap.count).
+            let b = AnchorFilter.slot(key, multiplier, secondMask)
+            let word = secondBitmap[b &>> 6]
+            guard word &>> UInt64(truncatingIfNeeded: b) & word &>> ((key &* multiplier) &>> 34) & 1 != 0 else { return }
+        }
         for j in table.range(key) { try check(p, n, end, table.entries[j], base, onMatch) }
     }
 

@@ -193,4 +193,35 @@ func randomCase(seed: UInt64, maxLength: Int, count: Int, haystackLength: Int) -
         chunks.insert(text[0..<0], at: 1)
         #expect(streamMatches(m, chunks) == expected)
     }
+
+    /// Large sets switch the filter to a second-level bitmap (above ~16 Ki
+    /// windows) and to two bits per key (above ~128 Ki windows); the
+    /// automaton engine, which has no filter, is the reference.
+    @Test(arguments: [(6_000, false), (36_000, true)])
+    func largeSetsAgreeWithTheAutomaton(count: Int, twoBits: Bool) throws {
+        var rng = SeededGenerator(seed: UInt64(count))
+        let alphabet = Array("abcdefghij0123.-".utf8)
+        let literals = (0..<count).map { i in
+            let n = Int.random(in: (twoBits ? 8 : 5)...30, using: &rng)
+            return Literal((0..<n).map { _ in alphabet.randomElement(using: &rng)! }, id: UInt32(i), caseless: i % 2 == 0)
+        }
+        var haystack: [UInt8] = []
+        var planted = 0
+        while haystack.count < 60_000 {
+            if Int.random(in: 0..<3, using: &rng) == 0 {
+                let lit = literals.randomElement(using: &rng)!
+                haystack += lit.caseless ? lit.bytes.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 } : lit.bytes
+                planted += 1
+            } else {
+                for _ in 0..<Int.random(in: 1...40, using: &rng) { haystack.append(alphabet.randomElement(using: &rng)!) }
+            }
+        }
+        let filtered = try PatternMatcher(literals, engine: .filtered)
+        #expect(filtered.plan.contains("second-level bitmap"))
+        #expect(filtered.plan.contains("two bits per key") == twoBits)
+        let expected = try PatternMatcher(literals, engine: .automaton).matches(in: haystack)
+        #expect(expected.count >= planted)
+        #expect(filtered.matches(in: haystack) == expected)
+        #expect(streamMatches(filtered, randomChunks(haystack, using: &rng, maxChunk: 1460)) == expected)
+    }
 }
