@@ -33,7 +33,7 @@ measure() {  # name input command...
   local name="$1" input="$2"; shift 2
   /usr/bin/time -f '%e %M' -o time.txt "$@" > /dev/null 2>&1 || true
   read -r s kb < time.txt
-  python3 -c "import json,sys,os; s=float(sys.argv[2]); b=os.path.getsize('data/'+sys.argv[3]); m=json.load(open('data/'+sys.argv[3]+'.meta.json')); print(json.dumps({'tool': sys.argv[1], 'input': sys.argv[3], 'wall_s': s, 'mb_per_s': round(b/1e6/s,1), 'packets_per_s': round(m['packets']/s), 'max_rss_kb': int(sys.argv[4])}))" "$name" "$s" "$input" "$kb"
+  python3 -c "import json,sys,os; s=float(sys.argv[2]); b=os.path.getsize('data/'+sys.argv[3]); m=json.load(open('data/'+sys.argv[3]+'.meta.json')); r=(lambda x: round(x/s,1) if s > 0 else None); print(json.dumps({'tool': sys.argv[1], 'input': sys.argv[3], 'wall_s': s, 'mb_per_s': r(b/1e6), 'packets_per_s': r(m['packets']), 'max_rss_kb': int(sys.argv[4])}))" "$name" "$s" "$input" "$kb"
 }
 for input in $INPUTS; do
   cat "data/$input" > /dev/null
