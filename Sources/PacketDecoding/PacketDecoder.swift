@@ -68,6 +68,25 @@ package struct FlowEndpoints: Hashable, Sendable {
     package var reversed: FlowEndpoints {
         FlowEndpoints(source: destination, destination: source, sourcePort: destinationPort, destinationPort: sourcePort)
     }
+
+    /// The same for both directions of a flow: the direction whose source
+    /// (address words, then port) orders first.
+    package var canonical: FlowEndpoints {
+        let forward = (source.high, source.low, sourcePort), backward = (destination.high, destination.low, destinationPort)
+        return forward <= backward ? self : reversed
+    }
+
+    /// Five words instead of the synthesized eight mixed-width ones (a flow
+    /// is hashed once or twice per packet): every stored field goes in, so
+    /// equal values hash equally.
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(source.high)
+        hasher.combine(source.low)
+        hasher.combine(destination.high)
+        hasher.combine(destination.low)
+        hasher.combine(UInt64(sourcePort) << 32 | UInt64(destinationPort) << 16
+            | (source.isV6 ? 2 : 0) | (destination.isV6 ? 1 : 0))
+    }
 }
 
 /// A UDP datagram extracted from a packet.

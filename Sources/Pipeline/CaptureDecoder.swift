@@ -121,10 +121,12 @@ package struct CaptureDecoder: Sendable {
         case .other: break
         }
         if let (ends, isTCP) = flow {
-            let reverse = ends.reversed
-            if !flowsSeen.contains(ends), !flowsSeen.contains(reverse) {
-                if flowsSeen.count >= CaptureDecoder.maxRememberedFlows { flowsSeen.removeAll(keepingCapacity: true) }
-                flowsSeen.insert(ends)
+            // One entry per flow, whichever direction came first.
+            if flowsSeen.insert(ends.canonical).inserted {
+                if flowsSeen.count > CaptureDecoder.maxRememberedFlows {
+                    flowsSeen.removeAll(keepingCapacity: true)
+                    flowsSeen.insert(ends.canonical)
+                }
                 flowCount += 1
                 let key = isTCP ? FlowKey.tcp(ends) : FlowKey.udp(ends)
                 for address in [ends.sourceAddress, ends.destinationAddress] {
