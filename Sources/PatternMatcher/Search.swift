@@ -179,12 +179,21 @@ extension AnchorFilter {
     /// the key's bits in its word must be set (`AnchorFilter.setBits`).
     @inline(__always)
     func bit(_ bits: UnsafePointer<UInt64>, _ key: UInt64, _ multiplier: UInt64, _ twoBits: Bool) -> UInt64 {
-        // The bit `slot(key, multiplier, bitMask)`, taken apart: its word is
-        // h >> 46 masked by the word count - 1 (so < bitmap.count), its index
-        // in the word h >> 40 mod 64, which is what `&>>` takes of a count.
+        AnchorFilter.test(bits, bitMask &>> 6, key, multiplier, twoBits)
+    }
+
+    /// What `AnchorFilter.setBits` set for `key` in a bitmap of
+    /// `wordMask + 1` words: 1 if its bit (and, with `twoBits`, its second
+    /// bit) is set, else 0.
+    @inline(__always)
+    static func test(_ bits: UnsafePointer<UInt64>, _ wordMask: Int, _ key: UInt64, _ multiplier: UInt64, _ twoBits: Bool) -> UInt64 {
+        // The bit `slot(key, multiplier, 64 * (wordMask + 1) - 1)`, taken
+        // apart: its word is h >> 6 masked by wordMask (so inside the
+        // bitmap), its index in the word h mod 64, which is what `&>>` takes
+        // of a count; the second bit is (key * multiplier) >> 34 mod 64.
         let product = key &* multiplier
         let h = product &>> 40
-        let word = bits[Int(truncatingIfNeeded: h &>> 6) & (bitMask &>> 6)]
+        let word = bits[Int(truncatingIfNeeded: h &>> 6) & wordMask]
         if twoBits { return word &>> h & word &>> (product &>> 34) & 1 }
         return word &>> h & 1
     }
@@ -267,10 +276,11 @@ extension AnchorFilter {
                 _ end: Int, _ base: UInt64, _ onMatch: (Match) throws -> Void) rethrows {
         if !secondBitmap.isEmpty {
             let multiplier = table.isLong ? AnchorFilter.secondLongMultiplier : AnchorFilter.secondMediumMultiplier
-            // Both bits `AnchorFilter.setBits` set (b >> 6 < secondBitmap.count).
-            let b = AnchorFilter.slot(key, multiplier, secondMask)
-            let word = secondBitmap[b &>> 6]
-            guard word &>> UInt64(truncatingIfNeeded: b) & word &>> ((key &* multiplier) &>> 34) & 1 != 0 else { return }
+            let set = secondBitmap.withUnsafeBufferPointer {
+                // Non-empty: a power-of-two count of words, `secondMask + 1` bits.
+                AnchorFilter.test($0.baseAddress!, secondMask &>> 6, key, multiplier, true)
+            }
+            guard set != 0 else { return }
         }
         for j in table.range(key) { try check(p, n, end, table.entries[j], base, onMatch) }
     }

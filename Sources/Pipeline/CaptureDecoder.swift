@@ -122,10 +122,11 @@ package struct CaptureDecoder: Sendable {
         }
         if let (ends, isTCP) = flow {
             // One entry per flow, whichever direction came first.
-            if flowsSeen.insert(ends.canonical).inserted {
+            let canonical = ends.canonical
+            if flowsSeen.insert(canonical).inserted {
                 if flowsSeen.count > CaptureDecoder.maxRememberedFlows {
                     flowsSeen.removeAll(keepingCapacity: true)
-                    flowsSeen.insert(ends.canonical)
+                    flowsSeen.insert(canonical)
                 }
                 flowCount += 1
                 let key = isTCP ? FlowKey.tcp(ends) : FlowKey.udp(ends)
